@@ -1,0 +1,165 @@
+"""The Sample record: one instruction item, its media members and metadata, plus validation.
+
+A sample becomes one group of tar members: ``{key}.json`` (this record without the media bytes) and one
+member per media file, named by extension (``{key}.jpg``, ``{key}.depth.png`` ...). Keys never contain a dot
+because WebDataset splits member names at the first dot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text")
+
+# The placeholder a human turn carries for the sample's media (LLaVA's convention, one per modality).
+PLACEHOLDERS: dict[str, str] = {
+    "image": "<image>",
+    "video": "<video>",
+    "audio": "<audio>",
+    "point": "<point>",
+    "depth": "<depth>",
+    "normal": "<normal>",
+    "imu": "<imu>",
+    "fmri": "<fmri>",
+}
+
+IMAGE_EXTS = ("jpg", "png", "webp")
+VIDEO_EXTS = ("mp4", "avi", "mkv", "webm", "mov")
+AUDIO_EXTS = ("flac", "wav", "mp3", "ogg")
+
+# For each modality: the member slots a sample must fill; each slot lists the extensions that may fill it.
+MEMBER_SLOTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "image": (IMAGE_EXTS,),
+    "video": (VIDEO_EXTS,),
+    "audio": (AUDIO_EXTS,),
+    "point": (("npy",),),
+    "depth": (IMAGE_EXTS, ("depth.png",)),
+    "normal": (IMAGE_EXTS, ("normal.png",)),
+    "imu": (("npy",),),
+    "fmri": (("npy",),),
+    "text": (),
+}
+
+ROLES = ("human", "gpt")
+SOURCE_NAME = re.compile(r"^[a-z0-9_]+$")
+_CLEAN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_KEY_LEN = 90  # leaves room for ".normal.png" inside ustar's 100-byte name field
+
+
+def make_key(source: str, source_id: str) -> str:
+    """Deterministic, dot-free key: ``{source}-{id}``; ids with other characters get a hash suffix."""
+    if not SOURCE_NAME.match(source):
+        raise ValueError(f"source name {source!r} must match {SOURCE_NAME.pattern}")
+    if _CLEAN_ID.match(source_id):
+        key = f"{source}-{source_id}"
+    else:
+        digest = hashlib.sha1(source_id.encode("utf-8")).hexdigest()[:12]
+        slug = _UNSAFE.sub("_", source_id).strip("_")[:40]
+        key = f"{source}-{slug}~{digest}" if slug else f"{source}-~{digest}"
+    if len(key) > MAX_KEY_LEN:
+        digest = hashlib.sha1(source_id.encode("utf-8")).hexdigest()[:12]
+        key = f"{key[: MAX_KEY_LEN - 13]}~{digest}"
+    return key
+
+
+@dataclass
+class Sample:
+    """One instruction item. ``media`` maps member extension (``"jpg"``, ``"depth.png"``) to encoded bytes."""
+
+    key: str
+    source: str
+    modality: str
+    conversations: list[dict[str, str]]
+    source_id: str
+    media: dict[str, bytes] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The ``.json`` member: everything but the media bytes."""
+        return {
+            "key": self.key,
+            "source": self.source,
+            "modality": self.modality,
+            "source_id": self.source_id,
+            "conversations": self.conversations,
+            "members": sorted(self.media),
+            "meta": self.meta,
+        }
+
+    def json_bytes(self) -> bytes:
+        """Canonical JSON (sorted keys, compact) so identical samples give identical bytes."""
+        return json.dumps(self.record(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_members(cls, record: dict[str, Any], media: dict[str, bytes]) -> "Sample":
+        return cls(
+            key=record["key"],
+            source=record["source"],
+            modality=record["modality"],
+            conversations=record["conversations"],
+            source_id=record["source_id"],
+            media=media,
+            meta=record.get("meta", {}),
+        )
+
+
+def validate(sample: Sample) -> str | None:
+    """Return ``None`` for a valid sample, else the reason it is invalid (a short, stable string)."""
+    if not sample.key or "." in sample.key or "/" in sample.key:
+        return "invalid key"
+    if len(sample.key) > MAX_KEY_LEN:
+        return "key too long"
+    if not SOURCE_NAME.match(sample.source or ""):
+        return "invalid source name"
+    if sample.modality not in MODALITIES:
+        return "unknown modality"
+    reason = validate_conversations(sample.conversations, sample.modality)
+    if reason:
+        return reason
+    return validate_members(sample.media, sample.modality)
+
+
+def validate_conversations(conversations: Any, modality: str) -> str | None:
+    """Roles alternate human/gpt starting with human; no empty turn; placeholder once, in the first turn."""
+    if not isinstance(conversations, list) or not conversations:
+        return "no conversation"
+    if len(conversations) % 2:
+        return "conversation does not end with an answer"
+    for i, turn in enumerate(conversations):
+        if not isinstance(turn, dict) or set(turn) != {"from", "value"}:
+            return "malformed turn"
+        if turn["from"] != ROLES[i % 2]:
+            return "roles out of order"
+        if not isinstance(turn["value"], str) or not turn["value"].strip():
+            return "empty turn"
+    placeholder = PLACEHOLDERS.get(modality)
+    all_placeholders = tuple(PLACEHOLDERS.values())
+    for i, turn in enumerate(conversations):
+        found = [p for p in all_placeholders if p in turn["value"]]
+        if i == 0 and placeholder is not None:
+            if turn["value"].count(placeholder) != 1:
+                return "media placeholder missing from first turn"
+            found.remove(placeholder)
+        if found:
+            return "unexpected media placeholder"
+    return None
+
+
+def validate_members(media: dict[str, bytes], modality: str) -> str | None:
+    """Exactly the member slots of the modality are filled, each with non-empty bytes."""
+    slots = MEMBER_SLOTS[modality]
+    remaining = dict(media)
+    for allowed in slots:
+        hits = [ext for ext in allowed if ext in remaining]
+        if len(hits) != 1:
+            return f"expected one media member of {'/'.join(allowed)}"
+        if not remaining.pop(hits[0]):
+            return "empty media member"
+    if remaining:
+        return f"unexpected media members: {', '.join(sorted(remaining))}"
+    return None
