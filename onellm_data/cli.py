@@ -1,15 +1,15 @@
-"""The ``onellm-data`` command line. Each command group lives in ``onellm_data/commands/<name>.py``
-and exposes ``register(app)``; this file only assembles them."""
+"""The ``onellm-data`` command line. Each command group lives in ``onellm_data/commands/<name>.py`` and
+exposes ``register(app)``; this file discovers and assembles them. Command modules import heavy libraries
+inside the command functions so ``--help`` stays fast."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 import typer
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "onellm_data.commands.corpus",
-)
+import onellm_data.commands as commands_pkg
 
 app = typer.Typer(
     name="onellm-data",
@@ -20,8 +20,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
+for _info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
+    if not _info.name.startswith("_"):
+        importlib.import_module(f"{commands_pkg.__name__}.{_info.name}").register(app)
 
 
 def main() -> None:

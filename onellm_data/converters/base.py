@@ -28,8 +28,9 @@ class Converter(ABC):
     # Bumped when the converter's output changes, so committed partitions made by an older version are redone.
     version: ClassVar[str] = "1"
 
-    def __init__(self, raw: Path | str, **options: Any) -> None:
+    def __init__(self, raw: Path | str, source: str | None = None, **options: Any) -> None:
         self.raw = Path(raw)
+        self.source = source or self.name  # shard directory and key prefix; overridable for generic converters
         self.options = options
 
     @abstractmethod
@@ -46,4 +47,9 @@ class Converter(ABC):
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this converter's output (used to decide whether a committed partition is current)."""
-        return {"converter": type(self).__name__, "version": self.version, "options": self.options}
+        return {
+            "converter": type(self).__name__,
+            "version": self.version,
+            "source": self.source,
+            "options": {k: str(v) for k, v in sorted(self.options.items())},
+        }

@@ -1,0 +1,60 @@
+"""Where partitions run: in this process, in a local process pool, or (see ``ray_executor``) on a Ray cluster.
+
+An executor maps ``convert_partition`` over a stream of tasks and yields results as they finish; it keeps a
+bounded number of tasks in flight so memory stays flat however long the record stream is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Protocol
+
+from onellm_data.build.partition import PartitionResult, PartitionTask
+
+PartitionFn = Callable[[PartitionTask], PartitionResult]
+
+
+class Executor(Protocol):
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]: ...
+
+
+class InProcessExecutor:
+    """Runs partitions one after another in the calling process (tests, debugging, one core)."""
+
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
+        for task in tasks:
+            yield fn(task)
+
+
+class ProcessPoolExecutorBackend:
+    """A local pool of spawned worker processes (spawn: safe beside threads and torch)."""
+
+    def __init__(self, workers: int, max_in_flight: int | None = None) -> None:
+        self.workers = workers
+        self.max_in_flight = max_in_flight or 2 * workers
+
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            pending: set[Future[PartitionResult]] = set()
+            for task in tasks:
+                pending.add(pool.submit(fn, task))
+                if len(pending) >= self.max_in_flight:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            for fut in pending:
+                yield fut.result()
+
+
+def make_executor(name: str, workers: int, address: str | None = None) -> Executor:
+    """``local`` (a process pool, or in-process for one worker) or ``ray``."""
+    if name == "local":
+        return InProcessExecutor() if workers <= 1 else ProcessPoolExecutorBackend(workers)
+    if name == "ray":
+        from onellm_data.build.ray_executor import RayExecutor
+
+        return RayExecutor(address=address, workers=workers)
+    raise ValueError(f"unknown executor {name!r} (choose local or ray)")

@@ -1,0 +1,233 @@
+"""Convert one partition of records and commit it.
+
+A partition is the unit of work, retry and resume: it writes its shards (one stream per modality, each capped
+by sample count and bytes), then its three index parts, then a commit marker. Only a partition with a marker
+counts; anything else it left behind is deleted and redone. Shard names depend only on (source, partition,
+shard number), so partitions can be converted independently by processes, machines or Ray tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onellm_data.converters.base import Converter
+from onellm_data.errors import RejectError
+from onellm_data.index import part_path, parts_dir, sample_row, to_table, write_table
+from onellm_data.schema import Sample, validate
+from onellm_data.shards.atomic import write_bytes_atomic
+from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    """How records become shards. Changing any field changes the output, so it is part of the fingerprint."""
+
+    max_count: int = 10_000  # samples per shard
+    max_bytes: int = 1 << 30  # bytes per shard (a single larger sample still gets a shard of its own)
+    partition_size: int = 10_000  # records per partition
+    tokenizer: str | None = None  # SentencePiece model used to count tokens into the index
+
+    def __post_init__(self) -> None:
+        if self.max_count < 1 or self.max_bytes < BLOCK or self.partition_size < 1:
+            raise ValueError(f"invalid shard settings: {self}")
+
+
+@dataclass
+class PartitionTask:
+    corpus: str
+    converter: Converter
+    partition: int
+    records: list[dict[str, Any]]
+    first_record: int  # position of records[0] in the whole record stream
+    settings: ShardSettings = field(default_factory=ShardSettings)
+
+
+@dataclass
+class PartitionResult:
+    source: str
+    partition: int
+    records: int
+    samples: int
+    rejects: dict[str, int]
+    shards: list[dict[str, Any]]
+
+
+def marker_path(corpus: Path, source: str, partition: int) -> Path:
+    return parts_dir(corpus, source) / f"{partition:06d}.commit.json"
+
+
+def shard_relpath(modality: str, source: str, partition: int, number: int) -> str:
+    return f"{modality}/{source}/{source}-{partition:06d}-{number:03d}.tar"
+
+
+def remove_partition_output(corpus: Path, source: str, partition: int) -> None:
+    """Delete everything an earlier attempt at this partition left: the marker first, then tars and parts."""
+    with contextlib.suppress(FileNotFoundError):
+        marker_path(corpus, source, partition).unlink()
+    for tar in corpus.glob(f"*/{source}/{source}-{partition:06d}-*.tar"):
+        tar.unlink()
+    for table in ("samples", "shards", "rejects"):
+        with contextlib.suppress(FileNotFoundError):
+            part_path(corpus, source, partition, table).unlink()
+
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def _token_counter(model_path: str | None):
+    """A cached SentencePiece processor per worker process, or None when no tokenizer is configured."""
+    if model_path is None:
+        return None
+    if model_path not in _TOKENIZERS:
+        import sentencepiece as spm
+
+        _TOKENIZERS[model_path] = spm.SentencePieceProcessor(model_file=model_path)
+    return _TOKENIZERS[model_path]
+
+
+class _Stream:
+    """The open shard of one modality within a partition."""
+
+    def __init__(self, corpus: Path, modality: str, source: str, partition: int, settings: ShardSettings):
+        self.corpus, self.modality, self.source, self.partition = corpus, modality, source, partition
+        self.settings = settings
+        self.number = 0
+        self.writer: TarShardWriter | None = None
+        self.done: list[dict[str, Any]] = []
+
+    @property
+    def relpath(self) -> str:
+        return shard_relpath(self.modality, self.source, self.partition, self.number)
+
+    def add(self, key: str, members: dict[str, bytes]) -> tuple[str, int]:
+        size = sum(BLOCK + len(b) + (-len(b) % BLOCK) for b in members.values())
+        w = self.writer
+        if w is not None and (w.count >= self.settings.max_count or w.size + size > self.settings.max_bytes):
+            self.close()
+        if self.writer is None:
+            self.writer = TarShardWriter(self.corpus / self.relpath)
+        return self.relpath, self.writer.add_sample(key, members)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            sha = self.writer.commit()
+            self.done.append(
+                {
+                    "shard": self.relpath,
+                    "source": self.source,
+                    "modality": self.modality,
+                    "partition": self.partition,
+                    "count": self.writer.count,
+                    "bytes": self.writer.size,
+                    "sha256": sha,
+                }
+            )
+            self.writer = None
+            self.number += 1
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+
+def _convert_record(converter: Converter, record: dict[str, Any]) -> list[Sample]:
+    if "_reject" in record:
+        raise RejectError(record["_reject"], record.get("_detail", ""))
+    out = converter.convert(record)
+    return out if isinstance(out, list) else [out]
+
+
+def convert_partition(task: PartitionTask) -> PartitionResult:
+    """Convert and commit one partition. Idempotent: an earlier uncommitted attempt is wiped first."""
+    corpus = Path(task.corpus)
+    conv = task.converter
+    source = conv.source
+    remove_partition_output(corpus, source, task.partition)
+    streams: dict[str, _Stream] = {}
+    rows: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    sp = _token_counter(task.settings.tokenizer)
+
+    def reject(source_id: str, reason: str, detail: str = "") -> None:
+        rejects.append(
+            {"source": source, "source_id": source_id, "partition": task.partition, "reason": reason, "detail": detail}
+        )
+
+    try:
+        for record in task.records:
+            source_id = str(record.get("source_id", ""))
+            try:
+                samples = _convert_record(conv, record)
+            except RejectError as exc:
+                reject(source_id, exc.reason, exc.detail)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a library error on one input must not end the run: recorded
+                reject(source_id, f"unexpected error: {type(exc).__name__}", str(exc)[:500])
+                continue
+            for sample in samples:
+                reason = validate(sample)
+                if reason is None and sample.source != source:
+                    reason = "sample source does not match converter"
+                if reason is None and sample.modality not in conv.modalities:
+                    reason = "modality not produced by this converter"
+                if reason is None and sample.key in keys:
+                    reason = "duplicate key"
+                if reason is not None:
+                    reject(sample.source_id or source_id, reason)
+                    continue
+                keys.add(sample.key)
+                blob = sample.json_bytes()
+                stream = streams.get(sample.modality)
+                if stream is None:
+                    stream = streams[sample.modality] = _Stream(corpus, sample.modality, source, task.partition, task.settings)
+                shard, offset = stream.add(sample.key, {"json": blob, **sample.media})
+                tokens = _count_tokens(sp, sample) if sp is not None else None
+                rows.append(sample_row(sample, shard, task.partition, offset, len(blob), tokens))
+        for stream in streams.values():
+            stream.close()
+    except BaseException:
+        for stream in streams.values():
+            stream.abort()
+        remove_partition_output(corpus, source, task.partition)
+        raise
+
+    shards = sorted((s for st in streams.values() for s in st.done), key=lambda s: s["shard"])
+    write_table(to_table(rows, "samples"), part_path(corpus, source, task.partition, "samples"))
+    write_table(to_table(shards, "shards"), part_path(corpus, source, task.partition, "shards"))
+    write_table(to_table(rejects, "rejects"), part_path(corpus, source, task.partition, "rejects"))
+    by_reason: dict[str, int] = {}
+    for r in rejects:
+        by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + 1
+    result = PartitionResult(source, task.partition, len(task.records), len(rows), by_reason, shards)
+    marker = {
+        "format": FORMAT_VERSION,
+        "source": source,
+        "partition": task.partition,
+        "first_record": task.first_record,
+        **asdict(result),
+    }
+    # The marker is the commit point: written last, atomically.
+    write_bytes_atomic(marker_path(corpus, source, task.partition), json.dumps(marker, sort_keys=True, indent=1).encode())
+    return result
+
+
+def _count_tokens(sp: Any, sample: Sample) -> tuple[int, int]:
+    values = [t["value"] for t in sample.conversations]
+    lengths = [len(ids) for ids in sp.encode(values)]
+    answer = sum(n for n, t in zip(lengths, sample.conversations) if t["from"] == "gpt")
+    return sum(lengths), answer
+
+
+def read_marker(corpus: Path, source: str, partition: int) -> dict[str, Any] | None:
+    path = marker_path(corpus, source, partition)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())

@@ -1,0 +1,150 @@
+"""Drive one source's conversion: enumerate records once, cut them into partitions, skip the committed ones,
+convert the rest on an executor, then merge the index.
+
+Resume is by partition: a run killed at any point and rerun keeps every committed partition, wipes and redoes
+the others, and ends with exactly the shards and index an uninterrupted run produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onellm_data.build.executors import Executor, InProcessExecutor
+from onellm_data.build.partition import (
+    PartitionResult,
+    PartitionTask,
+    ShardSettings,
+    convert_partition,
+    read_marker,
+)
+from onellm_data.converters.base import Converter
+from onellm_data.errors import CorpusError
+from onellm_data.index import finalize, parts_dir
+from onellm_data.shards.atomic import ensure_writable_dir, remove_stale_tmp, write_bytes_atomic
+
+
+@dataclass
+class ConversionSummary:
+    source: str
+    records: int = 0
+    samples: int = 0
+    partitions_done: int = 0
+    partitions_skipped: int = 0
+    rejects: Counter = field(default_factory=Counter)
+
+    def add(self, result: PartitionResult) -> None:
+        self.samples += result.samples
+        self.rejects.update(result.rejects)
+
+
+def _settings_fingerprint(converter: Converter, settings: ShardSettings) -> dict[str, Any]:
+    fp = {"converter": converter.fingerprint(), "shards": asdict(settings)}
+    if settings.tokenizer:
+        fp["shards"]["tokenizer"] = hashlib.sha256(Path(settings.tokenizer).read_bytes()).hexdigest()
+    return fp
+
+
+def _check_settings(corpus: Path, converter: Converter, settings: ShardSettings, overwrite: bool) -> None:
+    """Refuse to mix partitions made with different settings into one source's output."""
+    path = parts_dir(corpus, converter.source) / "_settings.json"
+    wanted = _settings_fingerprint(converter, settings)
+    if path.exists():
+        found = json.loads(path.read_text())
+        if found == wanted:
+            return
+        if not overwrite:
+            raise CorpusError(
+                f"{corpus} already holds source {converter.source!r} converted with other settings "
+                f"({path}); rerun with --overwrite to replace it"
+            )
+        remove_source(corpus, converter.source)
+    write_bytes_atomic(path, json.dumps(wanted, sort_keys=True, indent=1).encode())
+
+
+def remove_source(corpus: Path, source: str) -> None:
+    """Delete a source's shards and index parts (used by --overwrite)."""
+    for shard_dir in corpus.glob(f"*/{source}"):
+        if shard_dir.parent.name != "index":
+            shutil.rmtree(shard_dir)
+    shutil.rmtree(parts_dir(corpus, source), ignore_errors=True)
+
+
+def iter_partitions(
+    converter: Converter, partition_size: int, dedup: bool = True
+) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+    """Yield ``(partition, first_record, records)``; a repeated source id becomes a recorded reject."""
+    seen: set[int] = set()
+    chunk: list[dict[str, Any]] = []
+    position = 0
+    for record in converter.records():
+        if dedup and "_reject" not in record:
+            digest = int.from_bytes(hashlib.blake2b(str(record["source_id"]).encode(), digest_size=8).digest(), "little")
+            if digest in seen:
+                record = {"source_id": record["source_id"], "_reject": "duplicate id"}
+            seen.add(digest)
+        chunk.append(record)
+        position += 1
+        if len(chunk) == partition_size:
+            yield (position - 1) // partition_size, position - len(chunk), chunk
+            chunk = []
+    if chunk:
+        yield (position - 1) // partition_size, position - len(chunk), chunk
+
+
+def run_conversion(
+    converter: Converter,
+    corpus: Path | str,
+    settings: ShardSettings | None = None,
+    executor: Executor | None = None,
+    shard_of: tuple[int, int] | None = None,
+    retry_rejects: bool = False,
+    overwrite: bool = False,
+    merge_index: bool = True,
+    dedup: bool = True,
+    progress: Any = None,
+) -> ConversionSummary:
+    """Convert ``converter``'s records into ``corpus``.
+
+    ``shard_of=(i, n)`` converts only partitions ``p`` with ``p % n == i`` so n processes or machines can
+    share one source; run ``onellm-data index merge`` (or any run with ``merge_index``) afterwards.
+    ``retry_rejects`` redoes the committed partitions that recorded rejects (e.g. after adding missing files).
+    ``progress`` is an optional callable ``(records_done: int) -> None``.
+    """
+    corpus = Path(corpus)
+    settings = settings or ShardSettings()
+    executor = executor or InProcessExecutor()
+    ensure_writable_dir(corpus)
+    remove_stale_tmp(corpus)
+    _check_settings(corpus, converter, settings, overwrite)
+    summary = ConversionSummary(converter.source)
+
+    def tasks() -> Iterator[PartitionTask]:
+        for partition, first, records in iter_partitions(converter, settings.partition_size, dedup):
+            summary.records += len(records)
+            if shard_of is not None and partition % shard_of[1] != shard_of[0]:
+                continue
+            marker = read_marker(corpus, converter.source, partition)
+            if marker is not None and not (retry_rejects and marker["rejects"]):
+                summary.partitions_skipped += 1
+                summary.samples += marker["samples"]
+                summary.rejects.update(marker["rejects"])
+                if progress:
+                    progress(len(records))
+                continue
+            yield PartitionTask(str(corpus), converter, partition, records, first, settings)
+
+    for result in executor.map(convert_partition, tasks()):
+        summary.partitions_done += 1
+        summary.add(result)
+        if progress:
+            progress(result.records)
+    if merge_index:
+        finalize(corpus)
+    return summary

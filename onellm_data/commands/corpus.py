@@ -1,0 +1,152 @@
+"""Commands that make and check a corpus: convert, build, verify, index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from onellm_data.build import ConversionSummary, ShardSettings, run_conversion
+from onellm_data.build.executors import make_executor
+from onellm_data.converters import make_converter, registry
+from onellm_data.errors import CorpusError, OnellmDataError
+
+console = Console(stderr=True)
+
+Workers = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (1 = in this process).")]
+
+
+def _parse_options(options: list[str]) -> dict[str, str]:
+    out = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--option expects key=value, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _parse_shard_of(value: Optional[str]) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    i, sep, n = value.partition("/")
+    if not sep or not i.isdigit() or not n.isdigit() or not int(i) < int(n):
+        raise typer.BadParameter(f"--partition expects i/n with 0 <= i < n, got {value!r}")
+    return int(i), int(n)
+
+
+def print_summary(summaries: list[ConversionSummary]) -> None:
+    table = Table(title="conversion summary")
+    for col in ("source", "records", "samples", "rejected", "partitions run/skipped"):
+        table.add_column(col, justify="right" if col != "source" else "left")
+    for s in summaries:
+        table.add_row(s.source, str(s.records), str(s.samples), str(sum(s.rejects.values())),
+                      f"{s.partitions_done}/{s.partitions_skipped}")
+    console.print(table)
+    reasons = Table(title="rejects by reason")
+    for col in ("source", "reason", "count"):
+        reasons.add_column(col)
+    for s in summaries:
+        for reason, n in sorted(s.rejects.items(), key=lambda kv: -kv[1]):
+            reasons.add_row(s.source, reason, str(n))
+    if reasons.row_count:
+        console.print(reasons)
+
+
+def convert_sources(
+    sources: list[tuple[str, Path]],
+    out: Path,
+    settings: ShardSettings,
+    workers: int,
+    executor: str = "local",
+    address: str | None = None,
+    shard_of: tuple[int, int] | None = None,
+    retry_rejects: bool = False,
+    overwrite: bool = False,
+    options: dict[str, str] | None = None,
+) -> list[ConversionSummary]:
+    """Convert each (source, raw dir) into ``out`` with a progress bar; returns the summaries."""
+    backend = make_executor(executor, workers, address)
+    summaries = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        for source, raw in sources:
+            conv = make_converter(source, raw, **(options or {}))
+            task = bar.add_task(f"{conv.source} records", total=None)
+            summaries.append(
+                run_conversion(conv, out, settings, backend, shard_of=shard_of, retry_rejects=retry_rejects,
+                               overwrite=overwrite, progress=lambda n, t=task: bar.advance(t, n))
+            )
+            bar.update(task, total=summaries[-1].records, completed=summaries[-1].records)
+    return summaries
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def convert(
+        source: Annotated[str, typer.Argument(help="Converter name (see `onellm-data sources`).")],
+        raw: Annotated[Path, typer.Option(help="The source's raw directory, in its official layout.")],
+        out: Annotated[Path, typer.Option(help="Corpus directory to write shards and index into.")],
+        workers: Workers = 2,
+        executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+        address: Annotated[Optional[str], typer.Option(help="Ray cluster address (with --executor ray).")] = None,
+        partition: Annotated[Optional[str], typer.Option(help="Convert only partitions p with p % n == i (i/n).")] = None,
+        max_count: Annotated[int, typer.Option(help="Samples per shard.")] = 10_000,
+        max_bytes: Annotated[int, typer.Option(help="Bytes per shard.")] = 1 << 30,
+        partition_size: Annotated[int, typer.Option(help="Records per partition (the unit of resume).")] = 10_000,
+        tokenizer: Annotated[Optional[Path], typer.Option(help="SentencePiece model to count tokens into the index.")] = None,
+        retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
+        overwrite: Annotated[bool, typer.Option(help="Replace this source's output made with other settings.")] = False,
+        option: Annotated[list[str], typer.Option("--option", "-o", help="Converter option key=value (repeatable).")] = [],
+        name: Annotated[Optional[str], typer.Option(help="Output source name (generic converters such as jsonl).")] = None,
+    ) -> None:
+        """Convert one source from its official layout into shards + index (resumable: rerun to continue)."""
+        settings = ShardSettings(max_count, max_bytes, partition_size, str(tokenizer) if tokenizer else None)
+        try:
+            summaries = convert_sources([(source, raw)], out, settings, workers, executor, address,
+                                        _parse_shard_of(partition), retry_rejects, overwrite,
+                                        {**_parse_options(option), **({"source": name} if name else {})})
+        except (OnellmDataError, KeyError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        print_summary(summaries)
+
+    @app.command()
+    def verify(
+        corpus: Annotated[Path, typer.Argument(help="Corpus directory.")],
+        rebuild_index: Annotated[bool, typer.Option(help="Recreate the index from the tars first.")] = False,
+        workers: Workers = 4,
+    ) -> None:
+        """Check every shard's sha256, sample count and member names against the index; exit 1 on any problem."""
+        from onellm_data.verify import rebuild_index as rebuild
+        from onellm_data.verify import verify as run_verify
+
+        try:
+            if rebuild_index:
+                counts = rebuild(corpus)
+                console.print(f"rebuilt index: {counts['samples']} samples in {counts['shards']} shards")
+            report = run_verify(corpus, workers)
+        except CorpusError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        for kind, shard, detail in report.problems:
+            console.print(f"[red]{kind}[/red] {shard}: {detail}")
+        status = "[green]OK[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
+        console.print(f"verify {corpus}: {report.shards_checked} shards, {report.samples_checked} samples: {status}")
+        if not report.ok:
+            raise typer.Exit(1)
+
+    index_app = typer.Typer(help="Index maintenance.", no_args_is_help=True)
+    app.add_typer(index_app, name="index")
+
+    @index_app.command("merge")
+    def index_merge(corpus: Annotated[Path, typer.Argument(help="Corpus directory.")]) -> None:
+        """Merge committed partitions' index parts (after partitioned or multi-machine conversion)."""
+        from onellm_data.index import finalize
+
+        counts = finalize(corpus)
+        console.print(f"merged: {counts['samples']} samples, {counts['shards']} shards, {counts['rejects']} rejects")

@@ -1,0 +1,175 @@
+"""The Parquet index beside the shards: samples, shards and rejects.
+
+Each committed partition writes its own part files under ``index/parts/<source>/``; ``finalize`` concatenates
+all parts into ``index/samples.parquet``, ``index/shards.parquet`` and ``index/rejects.parquet``, which pandas,
+pyarrow and DuckDB read as they are. Every statistic and recipe is computed from these tables alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from onellm_data.errors import CorpusError
+from onellm_data.schema import Sample
+from onellm_data.shards.atomic import atomic_path
+
+INDEX_DIR = "index"
+PARTS_DIR = "parts"
+TABLES = ("samples", "shards", "rejects")
+
+# Typed media metadata promoted to columns (all nullable); everything else stays in ``meta_json``.
+META_COLUMNS: dict[str, pa.DataType] = {
+    "width": pa.int32(),
+    "height": pa.int32(),
+    "duration": pa.float64(),
+    "fps": pa.float64(),
+    "num_frames": pa.int32(),
+    "sample_rate": pa.int32(),
+    "channels": pa.int16(),
+    "num_points": pa.int32(),
+    "has_color": pa.bool_(),
+    "imu_rate": pa.float64(),
+    "imu_span": pa.float64(),
+    "window_start": pa.float64(),
+    "window_end": pa.float64(),
+    "fmri_reps": pa.int16(),
+    "fmri_voxels": pa.int32(),
+    "map_resized": pa.bool_(),
+}
+
+SAMPLES_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("source_id", pa.string()),
+        ("source", pa.string()),
+        ("modality", pa.string()),
+        ("shard", pa.string()),
+        ("partition", pa.int32()),
+        ("tar_offset", pa.int64()),
+        ("members", pa.list_(pa.string())),
+        ("member_bytes", pa.list_(pa.int64())),
+        ("bytes", pa.int64()),
+        ("turns", pa.int16()),
+        ("text_chars", pa.int32()),
+        ("answer_chars", pa.int32()),
+        ("text_tokens", pa.int32()),
+        ("answer_tokens", pa.int32()),
+        *META_COLUMNS.items(),
+        ("meta_json", pa.string()),
+    ]
+)
+SHARDS_SCHEMA = pa.schema(
+    [
+        ("shard", pa.string()),
+        ("source", pa.string()),
+        ("modality", pa.string()),
+        ("partition", pa.int32()),
+        ("count", pa.int64()),
+        ("bytes", pa.int64()),
+        ("sha256", pa.string()),
+    ]
+)
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("source_id", pa.string()),
+        ("partition", pa.int32()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+SCHEMAS = {"samples": SAMPLES_SCHEMA, "shards": SHARDS_SCHEMA, "rejects": REJECTS_SCHEMA}
+
+
+def sample_row(
+    sample: Sample,
+    shard: str,
+    partition: int,
+    tar_offset: int,
+    json_size: int,
+    token_counts: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """One samples-table row, computed from the sample in memory (never by re-reading media)."""
+    members = ["json", *sorted(sample.media)]
+    sizes = [json_size, *(len(sample.media[m]) for m in members[1:])]
+    answers = [t["value"] for t in sample.conversations if t["from"] == "gpt"]
+    row: dict[str, Any] = {
+        "key": sample.key,
+        "source_id": sample.source_id,
+        "source": sample.source,
+        "modality": sample.modality,
+        "shard": shard,
+        "partition": partition,
+        "tar_offset": tar_offset,
+        "members": members,
+        "member_bytes": sizes,
+        "bytes": sum(sizes),
+        "turns": len(sample.conversations),
+        "text_chars": sum(len(t["value"]) for t in sample.conversations),
+        "answer_chars": sum(len(a) for a in answers),
+        "text_tokens": token_counts[0] if token_counts else None,
+        "answer_tokens": token_counts[1] if token_counts else None,
+        "meta_json": json.dumps(sample.meta, sort_keys=True, separators=(",", ":")) if sample.meta else None,
+    }
+    for name in META_COLUMNS:
+        row[name] = sample.meta.get(name)
+    return row
+
+
+def to_table(rows: list[dict[str, Any]], table: str) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """Atomically write a Parquet file with settings fixed for byte-reproducibility."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True, store_schema=True)
+
+
+def index_dir(corpus: Path) -> Path:
+    return Path(corpus) / INDEX_DIR
+
+
+def parts_dir(corpus: Path, source: str) -> Path:
+    return index_dir(corpus) / PARTS_DIR / source
+
+
+def part_path(corpus: Path, source: str, partition: int, table: str) -> Path:
+    return parts_dir(corpus, source) / f"{partition:06d}.{table}.parquet"
+
+
+def read_table(corpus: Path, table: str, columns: list[str] | None = None) -> pa.Table:
+    """Read a merged index table; a clear error if the corpus has none."""
+    path = index_dir(corpus) / f"{table}.parquet"
+    if not path.exists():
+        raise CorpusError(f"no index table at {path}: is {corpus} a corpus (run convert/build, or verify --rebuild-index)?")
+    return pq.read_table(path, columns=columns)
+
+
+def finalize(corpus: Path) -> dict[str, int]:
+    """Concatenate every committed partition's parts into the three merged tables; returns row counts.
+
+    Parts are ordered by (source, partition) so the merged tables are identical however the partitions were
+    produced (one process, many, or Ray tasks). Duplicate keys across partitions are a converter bug: refused.
+    """
+    root = index_dir(corpus) / PARTS_DIR
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        files = sorted(root.glob(f"*/*.{table}.parquet"), key=lambda p: (p.parent.name, p.name))
+        pieces = [pq.read_table(f, schema=SCHEMAS[table]) for f in files]
+        merged = pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
+        if table == "samples" and merged.num_rows:
+            keys = merged.column("key")
+            if pc.count_distinct(keys).as_py() != merged.num_rows:
+                counts_by_key = pc.value_counts(keys)
+                dup = next(v["values"] for v in counts_by_key.to_pylist() if v["counts"] > 1)
+                raise CorpusError(f"duplicate sample key {dup!r} in {corpus}: two inputs map to the same key")
+        write_table(merged, index_dir(corpus) / f"{table}.parquet")
+        counts[table] = merged.num_rows
+    return counts

@@ -1,0 +1,112 @@
+"""Durable file operations: write to a temporary name, fsync, rename, fsync the directory.
+
+Disk errors are re-raised as ``CorpusError`` naming the path, so a full disk or a read-only output directory
+never surfaces as a bare ``OSError`` deep in a worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from onellm_data.errors import CorpusError
+
+TMP_PREFIX = ".tmp-"
+
+
+def tmp_path_for(path: Path) -> Path:
+    """The temporary sibling a file is written to before its atomic rename."""
+    return path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
+
+
+def disk_error(path: Path | str, exc: OSError) -> CorpusError:
+    """A clear, path-naming error for an OS-level write failure."""
+    what = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "read-only file system",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return CorpusError(f"cannot write {path}: {what}")
+
+
+def ensure_writable_dir(path: Path) -> None:
+    """Create ``path`` if needed and prove it is writable, failing early with a clear error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f"{TMP_PREFIX}{os.getpid()}-probe"
+        with open(probe, "wb") as fh:
+            fh.write(b"x")
+        probe.unlink()
+    except OSError as exc:
+        raise disk_error(path, exc) from exc
+    if not os.access(path, os.W_OK):
+        raise CorpusError(f"cannot write {path}: permission denied")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(tmp: Path, final: Path) -> None:
+    """Atomically move a fully written, fsynced temporary file to its final name."""
+    try:
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    except OSError as exc:
+        raise disk_error(final, exc) from exc
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    tmp = tmp_path_for(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise disk_error(path, exc) from exc
+    commit(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write (e.g. with pyarrow); fsync and rename it on success, remove on failure."""
+    tmp = tmp_path_for(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise disk_error(path, exc) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    commit(tmp, path)
+
+
+def remove_stale_tmp(directory: Path) -> int:
+    """Delete temporary files left by a killed run; returns how many were removed."""
+    removed = 0
+    if directory.is_dir():
+        for stale in directory.rglob(f"{TMP_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed += 1
+    return removed
