@@ -76,6 +76,19 @@ def remove_source(corpus: Path, source: str) -> None:
     shutil.rmtree(parts_dir(corpus, source), ignore_errors=True)
 
 
+def _check_committed(corpus: Path, marker: dict[str, Any]) -> None:
+    """A committed partition's shards must still be whole; a damaged one is an error, never silently reused."""
+    for shard in marker["shards"]:
+        path = corpus / shard["shard"]
+        size = path.stat().st_size if path.exists() else None
+        if size != shard["bytes"]:
+            found = "missing" if size is None else f"{size} bytes, expected {shard['bytes']}"
+            raise CorpusError(
+                f"committed shard {path} is corrupt ({found}); run `onellm-data verify {corpus}`, then delete "
+                f"{parts_dir(corpus, marker['source'])}/{marker['partition']:06d}.commit.json to redo that partition"
+            )
+
+
 def iter_partitions(
     converter: Converter, partition_size: int, dedup: bool = True
 ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
@@ -132,6 +145,7 @@ def run_conversion(
                 continue
             marker = read_marker(corpus, converter.source, partition)
             if marker is not None and not (retry_rejects and marker["rejects"]):
+                _check_committed(corpus, marker)
                 summary.partitions_skipped += 1
                 summary.samples += marker["samples"]
                 summary.rejects.update(marker["rejects"])

@@ -1,0 +1,155 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.build.executors import ProcessPoolExecutorBackend
+from onellm_data.converters import make_converter
+from onellm_data.errors import CorpusError
+from onellm_data.verify import verify
+
+SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def convert(raw, corpus, executor=None, **kw):
+    return run_conversion(make_converter("jsonl", raw, source="demo"), corpus, SETTINGS, executor, **kw)
+
+
+def test_counts_rejects_and_layout(jsonl_raw, tmp_path):
+    raw, expected = jsonl_raw
+    summary = convert(raw, tmp_path / "c")
+    assert summary.samples == expected["samples"] and sum(summary.rejects.values()) == expected["rejects"]
+    assert summary.rejects == {"missing media file": 1, "roles out of order": 1, "duplicate id": 1,
+                               "malformed annotation row": 1}
+    samples = pd.read_parquet(tmp_path / "c/index/samples.parquet")
+    assert len(samples) == expected["samples"] and samples.key.is_unique
+    assert set(samples.modality) == {"image", "text"}
+    assert all(s.startswith(f"{m}/demo/demo-") for s, m in zip(samples.shard, samples.modality))
+    shards = pd.read_parquet(tmp_path / "c/index/shards.parquet")
+    assert shards["count"].max() <= SETTINGS.max_count and shards["count"].sum() == expected["samples"]
+    assert verify(tmp_path / "c").ok
+
+
+def test_byte_identical_across_runs_and_executors(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    convert(raw, tmp_path / "b", ProcessPoolExecutorBackend(2))
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+def test_rerun_skips_committed_partitions(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    before = tree_bytes(tmp_path / "a")
+    summary = convert(raw, tmp_path / "a")
+    assert summary.partitions_done == 0 and summary.partitions_skipped == 4
+    assert tree_bytes(tmp_path / "a") == before
+
+
+def test_retry_rejects_picks_up_fixed_input(jsonl_raw, tmp_path):
+    raw, expected = jsonl_raw
+    convert(raw, tmp_path / "a")
+    (raw / "media" / "nope.jpg").write_bytes((raw / "media" / "img0.jpg").read_bytes())
+    summary = convert(raw, tmp_path / "a", retry_rejects=True)
+    assert summary.samples == expected["samples"] + 1 and "missing media file" not in summary.rejects
+    assert verify(tmp_path / "a").ok
+
+
+def test_changed_settings_are_refused_unless_overwrite(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    other = ShardSettings(max_count=2, partition_size=5)
+    with pytest.raises(CorpusError, match="other settings"):
+        run_conversion(make_converter("jsonl", raw, source="demo"), tmp_path / "a", other)
+    run_conversion(make_converter("jsonl", raw, source="demo"), tmp_path / "a", other, overwrite=True)
+    assert pd.read_parquet(tmp_path / "a/index/shards.parquet")["count"].max() == 2
+
+
+def test_unwritable_output_is_a_clear_error(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(CorpusError, match=r"cannot write .*file/corpus"):
+        convert(raw, tmp_path / "file" / "corpus")
+
+
+def test_corrupt_committed_shard_is_reported_and_left_intact(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    shard = sorted((tmp_path / "a/image/demo").glob("*.tar"))[0]
+    shard.write_bytes(shard.read_bytes()[:1000])
+    others = {p: p.read_bytes() for p in (tmp_path / "a").rglob("*.tar") if p != shard}
+    with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt"):
+        convert(raw, tmp_path / "a")
+    assert all(p.read_bytes() == b for p, b in others.items()) and shard.stat().st_size == 1000
+
+
+KILLABLE = textwrap.dedent(
+    """
+    import sys, time
+    from onellm_data.build import ShardSettings, run_conversion
+    from onellm_data.converters import make_converter
+    from onellm_data.converters.jsonl import JsonlConverter
+
+    slow = float(sys.argv[3])
+    original = JsonlConverter.convert
+    def convert(self, record):
+        time.sleep(slow)
+        return original(self, record)
+    JsonlConverter.convert = convert
+    run_conversion(make_converter("jsonl", sys.argv[1], source="demo"), sys.argv[2],
+                   ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5))
+    """
+)
+
+
+def _run_until(raw, corpus, condition, timeout=60.0):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(raw), str(corpus), "0.05"], env=env)
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition(corpus):
+            assert proc.poll() is None, "conversion finished before the kill point"
+            assert time.monotonic() < deadline, "kill point never reached"
+            time.sleep(0.005)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def _markers(n):
+    return lambda corpus: len(list(corpus.glob("index/parts/demo/*.commit.json"))) >= n
+
+
+def _tmp_tar_exists(corpus):
+    return any(corpus.glob("*/demo/.tmp-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_point", ["mid_first_shard", "after_1_partition", "after_2_partitions_mid_shard"])
+def test_resume_after_sigkill_gives_identical_output(jsonl_raw, tmp_path, kill_point):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "reference")
+    corpus = tmp_path / "killed"
+    if kill_point == "mid_first_shard":
+        _run_until(raw, corpus, _tmp_tar_exists)
+    elif kill_point == "after_1_partition":
+        _run_until(raw, corpus, _markers(1))
+    else:
+        _run_until(raw, corpus, lambda c: _markers(2)(c) and _tmp_tar_exists(c))
+    assert not (corpus / "index/samples.parquet").exists()
+    summary = convert(raw, corpus)
+    if kill_point != "mid_first_shard":
+        assert summary.partitions_skipped >= 1
+    assert tree_bytes(corpus) == tree_bytes(tmp_path / "reference")
+    assert verify(corpus).ok
