@@ -23,7 +23,7 @@ INDEX_DIR = "index"
 PARTS_DIR = "parts"
 TABLES = ("samples", "shards", "rejects")
 
-# Typed media metadata promoted to columns (all nullable); everything else stays in ``meta_json``.
+# Typed media metadata promoted to columns (all nullable); the remaining keys go to ``meta_json``.
 META_COLUMNS: dict[str, pa.DataType] = {
     "width": pa.int32(),
     "height": pa.int32(),
@@ -115,15 +115,20 @@ def sample_row(
         "answer_chars": sum(len(a) for a in answers),
         "text_tokens": token_counts[0] if token_counts else None,
         "answer_tokens": token_counts[1] if token_counts else None,
-        "meta_json": json.dumps(sample.meta, sort_keys=True, separators=(",", ":")) if sample.meta else None,
     }
+    meta = sample.meta
+    extra = {k: v for k, v in meta.items() if k not in META_COLUMNS}
+    row["meta_json"] = json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
     for name in META_COLUMNS:
-        row[name] = sample.meta.get(name)
+        row[name] = meta.get(name)
     return row
 
 
 def to_table(rows: list[dict[str, Any]], table: str) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+    """Rows → table, column by column (several times faster than ``from_pylist`` for wide rows)."""
+    schema = SCHEMAS[table]
+    columns = {name: [row.get(name) for row in rows] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def write_table(table: pa.Table, path: Path) -> None:

@@ -44,11 +44,12 @@ MEMBER_SLOTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "text": (),
 }
 
+_ALL_PLACEHOLDERS = tuple(PLACEHOLDERS.values())
 ROLES = ("human", "gpt")
 SOURCE_NAME = re.compile(r"^[a-z0-9_]+$")
 _CLEAN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-MAX_KEY_LEN = 90  # leaves room for ".normal.png" inside ustar's 100-byte name field
+MAX_KEY_LEN = 88  # leaves room for ".normal.png" inside ustar's 100-byte name field
 
 
 def make_key(source: str, source_id: str) -> str:
@@ -138,9 +139,12 @@ def validate_conversations(conversations: Any, modality: str) -> str | None:
         if not isinstance(turn["value"], str) or not turn["value"].strip():
             return "empty turn"
     placeholder = PLACEHOLDERS.get(modality)
-    all_placeholders = tuple(PLACEHOLDERS.values())
     for i, turn in enumerate(conversations):
-        found = [p for p in all_placeholders if p in turn["value"]]
+        if "<" not in turn["value"]:
+            if i == 0 and placeholder is not None:
+                return "media placeholder missing from first turn"
+            continue
+        found = [p for p in _ALL_PLACEHOLDERS if p in turn["value"]]
         if i == 0 and placeholder is not None:
             if turn["value"].count(placeholder) != 1:
                 return "media placeholder missing from first turn"

@@ -106,7 +106,9 @@ class _Stream:
         return shard_relpath(self.modality, self.source, self.partition, self.number)
 
     def add(self, key: str, members: dict[str, bytes]) -> tuple[str, int]:
-        size = sum(BLOCK + len(b) + (-len(b) % BLOCK) for b in members.values())
+        size = 0
+        for blob in members.values():
+            size += BLOCK + len(blob) + (-len(blob) % BLOCK)
         w = self.writer
         if w is not None and (w.count >= self.settings.max_count or w.size + size > self.settings.max_bytes):
             self.close()

@@ -116,6 +116,35 @@ def register(app: typer.Typer) -> None:
         print_summary(summaries)
 
     @app.command()
+    def build(
+        out: Annotated[Path, typer.Option(help="Corpus directory.")],
+        sources: Annotated[str, typer.Option(help="Comma-separated source names, or 'all' (all sample sources).")] = "all",
+        raw_root: Annotated[Path, typer.Option(help="Directory holding raw/<source>/ trees.")] = Path("raw"),
+        sample: Annotated[bool, typer.Option(help="First generate the bundled tiny sample of each source.")] = False,
+        workers: Workers = 2,
+        executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+        address: Annotated[Optional[str], typer.Option(help="Ray cluster address (with --executor ray).")] = None,
+        max_count: Annotated[int, typer.Option(help="Samples per shard.")] = 10_000,
+        partition_size: Annotated[int, typer.Option(help="Records per partition.")] = 10_000,
+        tokenizer: Annotated[Optional[Path], typer.Option(help="SentencePiece model to count tokens.")] = None,
+        retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
+    ) -> None:
+        """Convert several sources into one corpus (with --sample: the bundled sample of every source)."""
+        from onellm_data.samples import generate_sample_raw, sample_sources
+
+        names = sorted(sample_sources()) if sources == "all" else [s for s in sources.split(",") if s]
+        if sample:
+            generate_sample_raw(raw_root, names)
+        settings = ShardSettings(max_count, 1 << 30, partition_size, str(tokenizer) if tokenizer else None)
+        try:
+            summaries = convert_sources([(n, raw_root / n) for n in names], out, settings, workers, executor,
+                                        address, retry_rejects=retry_rejects)
+        except (OnellmDataError, KeyError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        print_summary(summaries)
+
+    @app.command()
     def verify(
         corpus: Annotated[Path, typer.Argument(help="Corpus directory.")],
         rebuild_index: Annotated[bool, typer.Option(help="Recreate the index from the tars first.")] = False,

@@ -26,7 +26,8 @@ def member_name(key: str, ext: str) -> str:
     return f"{key}.{ext}"
 
 
-def _header(name: str, size: int) -> bytes:
+def _reference_header(name: str, size: int) -> bytes:
+    """The header Python's tarfile writes for our fixed fields (the spec our fast path must match)."""
     info = tarfile.TarInfo(name)
     info.size = size
     info.mtime = 0
@@ -35,6 +36,29 @@ def _header(name: str, size: int) -> bytes:
     info.uname = info.gname = ""
     info.type = tarfile.REGTYPE
     return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="ascii", errors="strict")
+
+
+# Fast path: every field but name, size and checksum is constant, so the header is a template plus three
+# splices, and the checksum is the template's byte sum plus that of the spliced bytes.
+_TEMPLATE = bytearray(_reference_header("", 0))
+_TEMPLATE[0:100] = bytes(100)
+_TEMPLATE[124:136] = bytes(12)
+_TEMPLATE[148:156] = b" " * 8
+_TEMPLATE_SUM = sum(_TEMPLATE)
+_TEMPLATE = bytes(_TEMPLATE)
+MAX_NAME = 100
+
+
+def _header(name: str, size: int) -> bytes:
+    raw = name.encode("ascii")
+    if len(raw) > MAX_NAME:
+        raise ValueError(f"tar member name longer than {MAX_NAME} bytes: {name!r}")
+    size_field = b"%011o\0" % size
+    chksum = _TEMPLATE_SUM + sum(raw) + sum(size_field)
+    return b"".join(
+        (raw, bytes(100 - len(raw)), _TEMPLATE[100:124], size_field, _TEMPLATE[136:148],
+         b"%06o\0 " % chksum, _TEMPLATE[156:])
+    )
 
 
 class TarShardWriter:
@@ -64,11 +88,7 @@ class TarShardWriter:
     def add(self, name: str, data: bytes) -> int:
         """Append one member; returns the byte offset of its header in the tar."""
         offset = self.size
-        self._write(_header(name, len(data)))
-        self._write(data)
-        pad = -len(data) % BLOCK
-        if pad:
-            self._write(_ZEROS[:pad])
+        self._write(b"".join((_header(name, len(data)), data, _ZEROS[: -len(data) % BLOCK])))
         return offset
 
     def add_sample(self, key: str, members: dict[str, bytes]) -> int:

@@ -55,3 +55,17 @@ def test_full_disk_gives_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(CorpusError, match=r"cannot write .*d\.tar: no space left on device"):
         w.add_sample("k", {"json": b"{}"})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name,size", [("a.json", 0), ("k" * 88 + ".normal.png", 123456789), ("x~1.jpg", 511)])
+def test_fast_header_matches_tarfile(name, size):
+    from onellm_data.shards.tarwriter import _header, _reference_header
+
+    assert _header(name, size) == _reference_header(name, size)
+
+
+def test_overlong_member_name_refused(tmp_path):
+    w = TarShardWriter(tmp_path / "e.tar")
+    with pytest.raises(ValueError, match="longer than 100"):
+        w.add("n" * 101, b"")
+    w.abort()
