@@ -18,7 +18,7 @@ from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.index import part_path, parts_dir, sample_row, to_table, write_table
 from onellm_data.schema import Sample, validate
-from onellm_data.shards.atomic import write_bytes_atomic
+from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
 from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
 
 FORMAT_VERSION = 1
@@ -72,6 +72,10 @@ def remove_partition_output(corpus: Path, source: str, partition: int) -> None:
         marker_path(corpus, source, partition).unlink()
     for tar in corpus.glob(f"*/{source}/{source}-{partition:06d}-*.tar"):
         tar.unlink()
+    # Temporary shards of a killed attempt (another process id in the name).
+    for tmp in corpus.glob(f"*/{source}/{TMP_PREFIX}*-{source}-{partition:06d}-*.tar"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
     for table in ("samples", "shards", "rejects"):
         with contextlib.suppress(FileNotFoundError):
             part_path(corpus, source, partition, table).unlink()
