@@ -1,0 +1,61 @@
+"""AdamW with weight decay on matrices only, and OneLLM's warmup + half-cosine learning-rate schedule."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 2e-5
+    min_lr: float = 0.0
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = 1e-8
+    warmup_steps: int = 0
+    total_steps: int = 1000  # optimizer steps of the cosine decay; after it the rate stays at min_lr
+    clip_grad: float = 2.0
+    accum_steps: int = 1
+
+
+def parameter_groups(named: Iterable[tuple[str, nn.Parameter]], weight_decay: float) -> list[dict]:
+    """Decay only on matrices (and conv kernels); biases, norms, embeddings' 1-D tables and tags go undecayed."""
+    decay, no_decay = [], []
+    for name, param in named:
+        if not param.requires_grad:
+            continue
+        (decay if param.ndim >= 2 and not name.endswith("norm.weight") else no_decay).append(param)
+    groups = []
+    if decay:
+        groups.append({"params": decay, "weight_decay": weight_decay})
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
+    groups = parameter_groups(model.named_parameters(), cfg.weight_decay)
+    if not groups:
+        raise ValueError("no trainable parameters: check the recipe's trainable/frozen parts")
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+
+
+def lr_at(step: int, cfg: OptimConfig) -> float:
+    """Linear warmup to ``lr``, then a half cosine down to ``min_lr`` at ``total_steps``, then flat."""
+    if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if step >= cfg.total_steps:
+        return cfg.min_lr
+    span = max(1, cfg.total_steps - cfg.warmup_steps)
+    progress = (step - cfg.warmup_steps) / span
+    return cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

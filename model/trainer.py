@@ -1,0 +1,169 @@
+"""The training loop: gradient accumulation, clipping, warmup + cosine, bf16 autocast on GPU, per-modality
+loss logging, throughput and data-wait time, atomic checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.distributed import DistInfo, all_reduce_mean
+from model.optim import OptimConfig, build_optimizer, lr_at, set_lr
+from model.train_state import load_checkpoint, rng_state, save_checkpoint, set_rng_state, trainable_state_dict
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class TrainConfig:
+    out_dir: Path
+    max_steps: int  # optimizer steps
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 10
+    save_every: int = 0  # optimizer steps between checkpoints; 0 saves only at the end
+    precision: str = "bf16"  # autocast dtype on GPU; CPU always runs fp32
+    seed: int = 0
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Next-token loss: position t predicts token t+1; labels are aligned with input_ids (-100 = ignored)."""
+    shift_logits = logits[:, :-1].float()
+    shift_labels = labels[:, 1:]
+    count = int((shift_labels != IGNORE_INDEX).sum())
+    loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
+                           ignore_index=IGNORE_INDEX, reduction="sum")
+    return loss / max(count, 1), count
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, loader: Iterable[dict[str, Any]], cfg: TrainConfig, *,
+                 device: torch.device | None = None, info: DistInfo | None = None,
+                 snapshot: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> None:
+        self.model = model
+        self.loader = loader
+        self.cfg = cfg
+        self.device = device or torch.device("cpu")
+        self.info = info or DistInfo()
+        self.snapshot = snapshot or {}  # the resolved recipe, stored in every checkpoint
+        self.log = log
+        self.optimizer = build_optimizer(model, cfg.optim)
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+
+    # -- checkpoints -------------------------------------------------------------------------------------------
+    def save(self) -> Path:
+        module = getattr(self.model, "module", self.model)
+        payload = {
+            "step": self.step,
+            "model": trainable_state_dict(module),
+            "optimizer": self.optimizer.state_dict(),
+            "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
+            "rng": rng_state(),
+            "recipe": self.snapshot,
+            "history": self.history,
+        }
+        return save_checkpoint(self.cfg.out_dir, payload)
+
+    def resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        module = getattr(self.model, "module", self.model)
+        missing = [k for k in state["model"] if k not in module.state_dict()]
+        if missing:
+            raise KeyError(f"checkpoint {path} holds weights this model lacks: {missing[:5]}")
+        module.load_state_dict(state["model"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("loader") is not None and hasattr(self.loader, "load_state_dict"):
+            self.loader.load_state_dict(state["loader"])
+        set_rng_state(state["rng"])
+        self.step = int(state["step"])
+        self.history = list(state.get("history", []))
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda" and self.cfg.precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out = dict(batch)
+        for name in ("input_ids", "labels"):
+            out[name] = batch[name].to(self.device, non_blocking=True)
+        if batch.get("media") is not None:
+            out["media"] = batch["media"].to(self.device, non_blocking=True)
+        return out
+
+    def train(self) -> list[dict[str, Any]]:
+        cfg, model = self.cfg, self.model
+        model.train()
+        batches = iter(self.loader)
+        window: dict[str, list[float]] = defaultdict(list)
+        samples = tokens = 0
+        wait = 0.0
+        started = time.perf_counter()
+        while self.step < cfg.max_steps:
+            lr = lr_at(self.step, cfg.optim)
+            set_lr(self.optimizer, lr)
+            for _ in range(cfg.optim.accum_steps):
+                t0 = time.perf_counter()
+                try:
+                    batch = next(batches)
+                except StopIteration:  # an epoch ended: start the next one
+                    batches = iter(self.loader)
+                    batch = next(batches)
+                wait += time.perf_counter() - t0
+                batch = self._to_device(batch)
+                with self._autocast():
+                    logits = model(batch["input_ids"], batch.get("media"), batch["modality"])
+                loss, count = causal_lm_loss(logits, batch["labels"])
+                (loss / cfg.optim.accum_steps).backward()
+                window[batch["modality"]].append(float(loss.detach()))
+                samples += batch["input_ids"].size(0)
+                tokens += count
+            trainable = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad) if trainable else torch.tensor(0.0)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                record = {
+                    "step": self.step,
+                    "lr": lr,
+                    "grad_norm": float(grad_norm),
+                    "loss": {m: float(all_reduce_mean(torch.tensor(sum(v) / len(v)), self.info))
+                             for m, v in sorted(window.items())},
+                    "samples_per_s": samples * self.info.world_size / elapsed,
+                    "tokens_per_s": tokens * self.info.world_size / elapsed,
+                    "data_wait_frac": wait / elapsed,
+                }
+                self.history.append(record)
+                if self.info.is_main:
+                    losses = " ".join(f"{m}={v:.4f}" for m, v in record["loss"].items())
+                    self.log(f"step {self.step}/{cfg.max_steps} lr {lr:.2e} loss {losses} "
+                             f"{record['samples_per_s']:.1f} samples/s {record['tokens_per_s']:.0f} tok/s "
+                             f"data-wait {100 * record['data_wait_frac']:.0f}%")
+                    self._append_log(record)
+                window.clear()
+                samples = tokens = 0
+                wait = 0.0
+                started = time.perf_counter()
+            if cfg.save_every and self.step % cfg.save_every == 0 and self.step < cfg.max_steps and self.info.is_main:
+                self.save()
+        if self.info.is_main:
+            self.save()
+        return self.history
+
+    def _append_log(self, record: dict[str, Any]) -> None:
+        self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cfg.out_dir / "train_log.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
