@@ -87,41 +87,70 @@ REJECTS_SCHEMA = pa.schema(
 SCHEMAS = {"samples": SAMPLES_SCHEMA, "shards": SHARDS_SCHEMA, "rejects": REJECTS_SCHEMA}
 
 
-def sample_row(
-    sample: Sample,
-    shard: str,
-    partition: int,
-    tar_offset: int,
-    json_size: int,
-    token_counts: tuple[int, int] | None = None,
-) -> dict[str, Any]:
-    """One samples-table row, computed from the sample in memory (never by re-reading media)."""
-    members = ["json", *sorted(sample.media)]
-    sizes = [json_size, *(len(sample.media[m]) for m in members[1:])]
-    answers = [t["value"] for t in sample.conversations if t["from"] == "gpt"]
-    row: dict[str, Any] = {
-        "key": sample.key,
-        "source_id": sample.source_id,
-        "source": sample.source,
-        "modality": sample.modality,
-        "shard": shard,
-        "partition": partition,
-        "tar_offset": tar_offset,
-        "members": members,
-        "member_bytes": sizes,
-        "bytes": sum(sizes),
-        "turns": len(sample.conversations),
-        "text_chars": sum(len(t["value"]) for t in sample.conversations),
-        "answer_chars": sum(len(a) for a in answers),
-        "text_tokens": token_counts[0] if token_counts else None,
-        "answer_tokens": token_counts[1] if token_counts else None,
-    }
-    meta = sample.meta
-    extra = {k: v for k, v in meta.items() if k not in META_COLUMNS}
-    row["meta_json"] = json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
-    for name in META_COLUMNS:
-        row[name] = meta.get(name)
-    return row
+class SampleColumns:
+    """Accumulates samples-table rows column by column (no per-row dicts: the index costs little per sample).
+
+    Every value is computed from the sample in memory, never by re-reading media.
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in SAMPLES_SCHEMA.names}
+        # List columns kept flat with offsets: building them is several times faster than lists of lists.
+        self._member_names: list[str] = []
+        self._member_sizes: list[int] = []
+        self._member_offsets: list[int] = [0]
+        self._meta_cols = [(name, self.columns[name]) for name in META_COLUMNS]
+
+    def __len__(self) -> int:
+        return len(self.columns["key"])
+
+    def add(self, sample: Sample, shard: str, partition: int, tar_offset: int, json_size: int,
+            token_counts: tuple[int, int] | None = None) -> None:
+        c = self.columns
+        media = sample.media
+        names = sorted(media)
+        sizes = [json_size, *(len(media[m]) for m in names)]
+        text_chars = answer_chars = 0
+        for turn in sample.conversations:
+            n = len(turn["value"])
+            text_chars += n
+            if turn["from"] == "gpt":
+                answer_chars += n
+        c["key"].append(sample.key)
+        c["source_id"].append(sample.source_id)
+        c["source"].append(sample.source)
+        c["modality"].append(sample.modality)
+        c["shard"].append(shard)
+        c["partition"].append(partition)
+        c["tar_offset"].append(tar_offset)
+        self._member_names.append("json")
+        self._member_names.extend(names)
+        self._member_sizes.extend(sizes)
+        self._member_offsets.append(len(self._member_sizes))
+        c["bytes"].append(sum(sizes))
+        c["turns"].append(len(sample.conversations))
+        c["text_chars"].append(text_chars)
+        c["answer_chars"].append(answer_chars)
+        c["text_tokens"].append(token_counts[0] if token_counts else None)
+        c["answer_tokens"].append(token_counts[1] if token_counts else None)
+        meta = sample.meta
+        extra = {k: v for k, v in meta.items() if k not in META_COLUMNS} if meta else None
+        c["meta_json"].append(json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None)
+        get = meta.get
+        for name, column in self._meta_cols:
+            column.append(get(name))
+
+    def table(self) -> pa.Table:
+        offsets = pa.array(self._member_offsets, pa.int32())
+        arrays = []
+        for field in SAMPLES_SCHEMA:
+            if field.name == "members":
+                arrays.append(pa.ListArray.from_arrays(offsets, pa.array(self._member_names, field.type.value_type)))
+            elif field.name == "member_bytes":
+                arrays.append(pa.ListArray.from_arrays(offsets, pa.array(self._member_sizes, field.type.value_type)))
+            else:
+                arrays.append(pa.array(self.columns[field.name], field.type))
+        return pa.Table.from_arrays(arrays, schema=SAMPLES_SCHEMA)
 
 
 def to_table(rows: list[dict[str, Any]], table: str) -> pa.Table:

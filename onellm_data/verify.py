@@ -19,7 +19,7 @@ from typing import Any
 
 from onellm_data.build.partition import FORMAT_VERSION, marker_path
 from onellm_data.errors import CorpusError
-from onellm_data.index import INDEX_DIR, finalize, part_path, read_table, sample_row, to_table, write_table
+from onellm_data.index import INDEX_DIR, finalize, part_path, read_table, SampleColumns, to_table, write_table
 from onellm_data.schema import Sample
 from onellm_data.shards.atomic import write_bytes_atomic
 
@@ -138,7 +138,7 @@ def rebuild_index(corpus: Path | str) -> dict[str, int]:
             raise CorpusError(f"{corpus / rel}: not a shard name this toolkit writes")
         groups[(match["source"], int(match["partition"]))].append(corpus / rel)
     for (source, partition), paths in sorted(groups.items()):
-        rows, shards = [], []
+        rows, shards = SampleColumns(), []
         for path in sorted(paths, key=lambda p: str(p.relative_to(corpus))):
             rel = str(path.relative_to(corpus))
             try:
@@ -146,14 +146,14 @@ def rebuild_index(corpus: Path | str) -> dict[str, int]:
             except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
                 raise CorpusError(f"cannot rebuild the index from {path}: {exc}") from exc
             for sample, offset, json_size in items:
-                rows.append(sample_row(sample, rel, partition, offset, json_size))
+                rows.add(sample, rel, partition, offset, json_size)
             modality = path.parts[-3]
             stat = path.stat().st_size
             shards.append(
                 {"shard": rel, "source": source, "modality": modality, "partition": partition,
                  "count": len(items), "bytes": stat, "sha256": file_sha256(path)}
             )
-        write_table(to_table(rows, "samples"), part_path(corpus, source, partition, "samples"))
+        write_table(rows.table(), part_path(corpus, source, partition, "samples"))
         write_table(to_table(shards, "shards"), part_path(corpus, source, partition, "shards"))
         rejects_part = part_path(corpus, source, partition, "rejects")
         if not rejects_part.exists():

@@ -16,7 +16,7 @@ from typing import Any
 
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.index import part_path, parts_dir, sample_row, to_table, write_table
+from onellm_data.index import SampleColumns, part_path, parts_dir, to_table, write_table
 from onellm_data.schema import Sample, validate
 from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
 from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
@@ -157,7 +157,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
     source = conv.source
     remove_partition_output(corpus, source, task.partition)
     streams: dict[str, _Stream] = {}
-    rows: list[dict[str, Any]] = []
+    rows = SampleColumns()
     rejects: list[dict[str, Any]] = []
     keys: set[str] = set()
     sp = _token_counter(task.settings.tokenizer)
@@ -196,7 +196,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                     stream = streams[sample.modality] = _Stream(corpus, sample.modality, source, task.partition, task.settings)
                 shard, offset = stream.add(sample.key, {"json": blob, **sample.media})
                 tokens = _count_tokens(sp, sample) if sp is not None else None
-                rows.append(sample_row(sample, shard, task.partition, offset, len(blob), tokens))
+                rows.add(sample, shard, task.partition, offset, len(blob), tokens)
         for stream in streams.values():
             stream.close()
     except BaseException:
@@ -206,7 +206,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
         raise
 
     shards = sorted((s for st in streams.values() for s in st.done), key=lambda s: s["shard"])
-    write_table(to_table(rows, "samples"), part_path(corpus, source, task.partition, "samples"))
+    write_table(rows.table(), part_path(corpus, source, task.partition, "samples"))
     write_table(to_table(shards, "shards"), part_path(corpus, source, task.partition, "shards"))
     write_table(to_table(rejects, "rejects"), part_path(corpus, source, task.partition, "rejects"))
     by_reason: dict[str, int] = {}
