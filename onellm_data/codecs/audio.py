@@ -1,0 +1,90 @@
+"""Audio codec. Conversion keeps the original file (flac/wav/mp3/ogg) after decoding it fully; loading gives
+OneLLM's [1, 128, 1024] Kaldi fbank: channel 0, resampled to 16 kHz, mean removed, 1024 frames (~10.24 s,
+zero-padded or truncated), SpecAugment masks in training, AudioSet mean/std normalisation."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from onellm_data.codecs.fbank import kaldi_fbank
+from onellm_data.codecs.image import read_source
+from onellm_data.errors import CodecError
+from onellm_data.schema import AUDIO_EXTS
+
+TARGET_RATE = 16000
+NUM_FRAMES = 1024
+NUM_BINS = 128
+FBANK_MEAN, FBANK_STD = -4.2677393, 4.5689974
+FREQ_MASK, TIME_MASK = 48, 192
+
+
+def read_waveform(data: bytes) -> tuple[np.ndarray, int]:
+    """[channels, samples] float32 and the sample rate; libsndfile reads wav, flac, ogg and mp3."""
+    if not data:
+        raise CodecError("empty audio")
+    try:
+        wav, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise CodecError("undecodable audio", str(exc)[:200]) from exc
+    if wav.shape[0] == 0:
+        raise CodecError("audio has no samples")
+    if not np.isfinite(wav).all():
+        raise CodecError("audio has non-finite samples")
+    return wav.T, int(rate)
+
+
+def prepare_audio(src: Path | bytes | str, ext: str | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    if ext is None:
+        if isinstance(src, (bytes, bytearray)):
+            raise ValueError("prepare_audio needs ext= for raw bytes")
+        ext = Path(src).suffix.lower().lstrip(".")
+    if ext not in AUDIO_EXTS:
+        raise CodecError("unsupported audio format", ext)
+    data = read_source(src)
+    wav, rate = read_waveform(data)
+    meta = {"duration": round(wav.shape[1] / rate, 4), "sample_rate": rate, "channels": int(wav.shape[0])}
+    return {ext: data}, meta
+
+
+def resample(mono: np.ndarray, rate: int) -> np.ndarray:
+    if rate == TARGET_RATE:
+        return mono
+    import librosa  # imported lazily: its first call compiles with numba
+
+    return librosa.resample(mono, orig_sr=rate, target_sr=TARGET_RATE, res_type="soxr_hq").astype(np.float32)
+
+
+def _mask(spec: torch.Tensor, axis: int, width: int, generator: torch.Generator | None) -> None:
+    """SpecAugment (torchaudio semantics): mask [start, start + w) with w ~ U[0, width)."""
+    size = spec.shape[axis]
+    w = int(torch.rand(1, generator=generator) * width)
+    start = int(torch.rand(1, generator=generator) * max(size - w, 1))
+    if axis == 0:
+        spec[start : start + w, :] = 0.0
+    else:
+        spec[:, start : start + w] = 0.0
+
+
+def decode_audio(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    wav, rate = read_waveform(data)
+    mono = resample(wav[0], rate)
+    x = torch.from_numpy(np.ascontiguousarray(mono))
+    x = x - x.mean()
+    fb = kaldi_fbank(x, sample_rate=TARGET_RATE, num_mel_bins=NUM_BINS)
+    n = fb.shape[0]
+    if n < NUM_FRAMES:
+        fb = torch.nn.functional.pad(fb, (0, 0, 0, NUM_FRAMES - n))
+    else:
+        fb = fb[:NUM_FRAMES]
+    spec = fb.T.contiguous()  # [bins, frames]
+    if train:
+        _mask(spec, 0, FREQ_MASK, generator)
+        _mask(spec, 1, TIME_MASK, generator)
+    spec = (spec - FBANK_MEAN) / (FBANK_STD * 2)
+    return spec.unsqueeze(0)

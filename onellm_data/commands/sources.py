@@ -1,0 +1,113 @@
+"""Commands that describe and fetch the corpus's sources: ``sources`` and ``download``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+
+Root = Annotated[Path, typer.Option("--root", help="Folder holding one raw folder per source.")]
+
+
+def _fmt_count(manifest) -> str:  # noqa: ANN001
+    e = manifest.expected_items
+    if e.total is None:
+        return "-"
+    return ("~" if e.approximate else "") + f"{e.total:,}"
+
+
+def sources_command(root: Root = Path("raw")) -> None:
+    """List every source: modality, stage, expected items, licence, access and local status under --root."""
+    from onellm_data.download.state import local_status
+    from onellm_data.manifests import load_manifests
+
+    table = Table(title=f"sources (local status under {root})")
+    for col in ("source", "modality", "stage", "expected items", "licence", "access", "local"):
+        table.add_column(col, justify="right" if col == "expected items" else "left", no_wrap=col != "licence")
+    colours = {"missing": "red", "partial": "yellow", "complete": "cyan", "verified": "green"}
+    for name, m in sorted(load_manifests().items()):
+        status = local_status(root, m).status
+        licence = m.licence if len(m.licence) <= 48 else m.licence[:47] + "…"
+        table.add_row(name, ",".join(m.modalities), ",".join(m.stages), _fmt_count(m), licence, m.access,
+                      f"[{colours[status]}]{status}[/]")
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=200)  # a pipe or file gets whole rows, not an 80-column squeeze
+    out.print(table)
+
+
+def download_command(
+    sources: Annotated[list[str], typer.Argument(help="Source names (see `onellm-data sources`), or 'all'.")],
+    root: Root = Path("raw"),
+    check: Annotated[bool, typer.Option("--check", help="Verify files already in place (yours included).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel downloads.")] = 4,
+    optional: Annotated[bool, typer.Option("--optional", help="Also fetch optional files (OneLLM's copies).")] = False,
+    retries: Annotated[int, typer.Option(help="Retries per file on transient errors.")] = 5,
+    hf_endpoint: Annotated[Optional[str], typer.Option(envvar="HF_ENDPOINT", help="Hugging Face Hub endpoint.")] = None,
+) -> None:
+    """Fetch the public files of SOURCE(s) into ROOT/SOURCE/, or print how to get gated ones; --check verifies."""
+    from onellm_data.download.fetch import FetchOptions, check_source, download_sources
+    from onellm_data.manifests import load_manifests
+
+    manifests = load_manifests()
+    names = sorted(manifests) if sources == ["all"] else sources
+    unknown = [n for n in names if n not in manifests]
+    if unknown:
+        raise typer.BadParameter(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(manifests))}")
+    chosen = [manifests[n] for n in names]
+    outcomes = []
+    if check:
+        for m in chosen:
+            checked = check_source(m, root)
+            if m.instructions and any(o.status == "missing" for o in checked):
+                _print_instructions(m, root)
+            outcomes.extend(checked)
+    else:
+        for m in chosen:
+            if m.instructions and (m.gated or m.manual_files):
+                _print_instructions(m, root)
+        opts = FetchOptions(root=root, jobs=jobs, retries=retries, hf_endpoint=hf_endpoint,
+                            include_optional=optional)
+        if any(m.downloadable_files for m in chosen):
+            outcomes.extend(download_sources(chosen, opts, console))
+    _report(outcomes)
+    if any(not o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _print_instructions(m, root: Path) -> None:  # noqa: ANN001
+    from rich.markup import escape
+
+    header = "GATED" if m.gated else "needs files you place yourself"
+    lines = [f"licence: {m.licence}", f"from: {m.homepage}",
+             *m.instructions.replace("<root>", str(root)).splitlines()]
+    for spec in m.manual_files:
+        where = Path(root) / m.name / spec.path
+        lines.append(f"expects: {where}" + (f" ({spec.glob}, at least {spec.min_files})" if spec.is_dir else "")
+                     + ("" if spec.required else " (optional)"))
+    console.print(f"\n[bold]{m.name}[/] — {header}")
+    # soft_wrap keeps commands on one line so they can be copied.
+    console.print("\n".join("  " + escape(line) for line in lines), soft_wrap=True)
+
+
+def _report(outcomes) -> None:  # noqa: ANN001
+    if not outcomes:
+        return
+    table = Table(title="download report")
+    for col in ("source", "file", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    colours = {"failed": "red", "missing": "red", "skipped": "dim", "downloaded": "green", "extracted": "green",
+               "verified": "green"}
+    for o in outcomes:
+        table.add_row(o.source, o.path, f"[{colours.get(o.status, 'white')}]{o.status}[/]", o.message)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sources")(sources_command)
+    app.command("download")(download_command)

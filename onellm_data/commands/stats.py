@@ -1,0 +1,44 @@
+"""``onellm-data stats``: the statistics report of a corpus, from its index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def stats(
+        corpus: Annotated[Path, typer.Argument(help="Corpus directory (with index/).")],
+        recipe: Annotated[Optional[Path], typer.Option(help="Recipe YAML: add its requested vs realised mix.")] = None,
+        out: Annotated[Optional[Path], typer.Option(help="Report directory (default: CORPUS/stats).")] = None,
+        deep: Annotated[bool, typer.Option(help="Also open every tar and check member names and sizes against "
+                                                "the index (exit 1 on a problem).")] = False,
+        mix_batches: Annotated[int, typer.Option(help="Global batches simulated for the realised mix.")] = 1000,
+    ) -> None:
+        """Write stats.json, stats.md and report.html (figures from the index; tars only with --deep)."""
+        from onellm_data.errors import CorpusError
+        from onellm_data.stats import compute_stats, write_reports
+
+        try:
+            figures = compute_stats(corpus, recipe, deep=deep, mix_batches=mix_batches)
+        except CorpusError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        paths = write_reports(figures, out or corpus / "stats")
+        t = figures["totals"]
+        console.print(f"{t['items']} samples in {t['shards']} shards, {t['sources']} sources, "
+                      f"{t['rejects']} rejects")
+        for note in figures["notes"]:
+            console.print(f"[yellow]note:[/yellow] {note}")
+        if figures["deep"] is not None and figures["deep"]["problem_count"]:
+            console.print(f"[red]deep check: {figures['deep']['problem_count']} problem(s)[/red]")
+        for path in paths.values():
+            console.print(f"wrote {path}")
+        if figures["deep"] is not None and figures["deep"]["problem_count"]:
+            raise typer.Exit(1)

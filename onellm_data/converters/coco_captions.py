@@ -1,0 +1,87 @@
+"""COCO 2017 train captions: one caption-prompt sample per caption (OneLLM's ``cococap_train``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from onellm_data.converters._annotations import (
+    MALFORMED_FILE,
+    UNKNOWN_ID,
+    caption_prompt,
+    find_media,
+    id_string,
+    iter_json,
+    malformed,
+    prompt_turns,
+    safe_relpath,
+)
+from onellm_data.converters.base import Converter
+from onellm_data.errors import RejectError
+from onellm_data.schema import Sample, make_key
+
+DEFAULT_JSON = "annotations/captions_train2017.json"
+
+
+class CocoCaptionsConverter(Converter):
+    """COCO captions in the official annotation schema.
+
+    Raw layout (cocodataset.org ``annotations_trainval2017.zip`` + ``train2017.zip``)::
+
+        annotations/captions_train2017.json
+            {"info": {...}, "licenses": [...],
+             "images": [{"id": 391895, "file_name": "000000391895.jpg", "width": 640, "height": 360, ...}, ...],
+             "annotations": [{"image_id": 391895, "id": 770337, "caption": "A man riding ..."}, ...]}
+        train2017/000000391895.jpg
+
+    Each annotation is one sample (source id = annotation id): "<image>\\nProvide a one-sentence caption for the
+    provided image." -> the caption with stray whitespace collapsed. An annotation naming an image id absent from
+    ``images`` is an "unknown id reference". Options: ``json``, ``images`` (``train2017``).
+    """
+
+    name: ClassVar[str] = "coco_captions"
+    modalities: ClassVar[tuple[str, ...]] = ("image",)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        path = self.raw / self.options.get("json", DEFAULT_JSON)
+        # Two streamed passes: the image table (118K small entries) first, then the captions.
+        files: dict[str, str] = {}
+        for position, image in iter_json(path, "images.item"):
+            if image is None:
+                yield malformed(f"images{position}", str(path), MALFORMED_FILE)
+                return
+            image_id = id_string(image.get("id")) if isinstance(image, dict) else None
+            if image_id is not None and isinstance(image.get("file_name"), str):
+                files[image_id] = image["file_name"]
+        for position, ann in iter_json(path, "annotations.item"):
+            if ann is None:
+                yield malformed(f"annotations{position}", str(path), MALFORMED_FILE)
+                return
+            ann_id = id_string(ann.get("id")) if isinstance(ann, dict) else None
+            if ann_id is None:
+                yield malformed(f"annotations{position}", "no annotation id")
+                continue
+            image_id = id_string(ann.get("image_id"))
+            if image_id is None or image_id not in files:
+                yield malformed(ann_id, f"image_id {ann.get('image_id')!r} not in images", UNKNOWN_ID)
+                continue
+            yield {"source_id": ann_id, "image_id": image_id, "file_name": files[image_id],
+                   "caption": ann.get("caption")}
+
+    def convert(self, record: dict[str, Any]) -> Sample:
+        from onellm_data.codecs.image import prepare_image
+
+        conversations = prompt_turns("image", caption_prompt("image"), record["caption"])
+        rel = safe_relpath(record["file_name"])
+        if rel is None:
+            raise RejectError("malformed annotation row", f"bad file_name {record['file_name']!r}")
+        media, meta = prepare_image(find_media([self.raw / self.options.get("images", "train2017")], [rel]))
+        return Sample(
+            key=make_key(self.source, record["source_id"]),
+            source=self.source,
+            modality="image",
+            conversations=conversations,
+            source_id=record["source_id"],
+            media=media,
+            meta={**meta, "image_id": record["image_id"], "task": "caption"},
+        )

@@ -1,0 +1,57 @@
+"""Ego4D narration windows as IMU instructions: "Describe the motion." → the cleaned narration (OneLLM's IMU IT)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from onellm_data.converters._ego4d import ego4d_records, imu_window
+from onellm_data.converters._maps import instruct_turns
+from onellm_data.converters.base import Converter
+from onellm_data.schema import Sample, make_key
+
+PROMPT = "Describe the motion."
+
+
+class Ego4dImuConverter(Converter):
+    """A seeded subset (option ``subset``, default 50000; ``seed``, default 0) of Ego4D narration windows.
+
+    Raw layout (Ego4D's download, or imu2clip's preprocessed form)::
+
+        v2/annotations/narration.json    {video_uid: {"narration_pass_1": {"narrations": [
+                                            {"timestamp_sec": 12.3, "narration_text": "#C C opens the door",
+                                             "annotation_uid": ...}, ...]}}}
+        v2/imu/{video_uid}.csv           Ego4D IMU: canonical_timestamp_ms, accl_x..z, gyro_x..z
+          or processed_imu/{video_uid}.npy + {video_uid}_timestamps.npy   (imu2clip extract_imu.py)
+        window_idx_train.json | *.csv    optional imu2clip window index (window_start, window_end,
+                                         video_uid, narration_uid, text) used instead of narration.json
+
+    Rules follow imu2clip (see ``converters/_ego4d.py``). Options: ``narrations``, ``windows``, ``imu_dir``,
+    ``narration_pass`` (``narration_pass_1``), ``subset``, ``seed``.
+    """
+
+    name: ClassVar[str] = "ego4d_imu"
+    modalities: ClassVar[tuple[str, ...]] = ("imu",)
+    default_subset: ClassVar[int | None] = 50_000
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        yield from ego4d_records(self.raw, self.options, self.default_subset)
+
+    def turns(self, text: Any) -> list[dict[str, str]]:
+        return instruct_turns("imu", PROMPT, text)
+
+    def convert(self, record: dict[str, Any]) -> Sample:
+        conversations = self.turns(record.get("text"))
+        members, meta = imu_window(self.raw, self.options, record)
+        return Sample(
+            key=make_key(self.source, record["source_id"]),
+            source=self.source,
+            modality="imu",
+            conversations=conversations,
+            source_id=record["source_id"],
+            media=members,
+            meta={**meta, "video_uid": record["video_uid"], **self.extra_meta()},
+        )
+
+    def extra_meta(self) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,104 @@
+"""Plain folders of images with captions.
+
+Raw layout, either of::
+
+    raw/                          raw/
+      a.jpg  a.txt                  captions.csv     columns file (or image / filename / path) and caption
+      sub/b.png  sub/b.txt          (or captions.jsonl: {"file": …, "caption": …} per line)
+                                    images/… referenced relative to raw
+
+Each image's caption is the ``.txt`` beside it (same stem). Images are jpg/jpeg/png/webp/bmp/gif/tif(f);
+non-JPEG/PNG/WebP formats are re-encoded losslessly by the image codec. The source id is the image's path
+relative to raw without extension, so two list rows naming the same file are a duplicate id.
+Options: ``captions`` (name of the csv/jsonl; default captions.csv or captions.jsonl when present).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from onellm_data.converters._img2dataset import caption_problem, caption_record, caption_sample
+from onellm_data.converters.base import Converter
+from onellm_data.errors import RejectError
+from onellm_data.schema import Sample
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+FILE_COLUMNS = ("file", "image", "filename", "file_name", "path")
+CAPTION_COLUMNS = ("caption", "text", "TEXT")
+
+
+def _pick(row: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((row[n] for n in names if n in row), None)
+
+
+def walk_sorted(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` in a deterministic order, one directory listing in memory at a time."""
+    entries = sorted(os.scandir(root), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from walk_sorted(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+class ImageFolderConverter(Converter):
+    name: ClassVar[str] = "image_folder"
+    modalities: ClassVar[tuple[str, ...]] = ("image",)
+
+    def _caption_file(self) -> Path | None:
+        if self.options.get("captions"):
+            return self.raw / self.options["captions"]
+        return next((self.raw / n for n in ("captions.csv", "captions.jsonl") if (self.raw / n).is_file()), None)
+
+    def _list_rows(self, path: Path) -> Iterator[tuple[int, Any]]:
+        with open(path, encoding="utf-8", newline="") as fh:
+            if path.suffix == ".csv":
+                yield from enumerate(csv.DictReader(fh), 2)
+                return
+            for lineno, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield lineno, json.loads(line)
+                    except json.JSONDecodeError:
+                        yield lineno, None
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        listing = self._caption_file()
+        if listing is None:
+            for path in walk_sorted(self.raw):
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    rel = path.relative_to(self.raw)
+                    yield {"source_id": rel.with_suffix("").as_posix(), "file": rel.as_posix()}
+            return
+        for lineno, row in self._list_rows(listing):
+            file = _pick(row, FILE_COLUMNS) if isinstance(row, dict) else None
+            if not isinstance(file, str) or not file.strip():
+                yield {"source_id": f"{listing.name}:{lineno}", "_reject": "malformed annotation row",
+                       "_detail": "no image file named"}
+                continue
+            rel = Path(file.strip())
+            yield caption_record(rel.with_suffix("").as_posix(), _pick(row, CAPTION_COLUMNS), file=rel.as_posix())
+
+    def convert(self, record: dict[str, Any]) -> Sample:
+        from onellm_data.codecs.image import prepare_image
+
+        path = self.raw / record["file"]
+        if not path.is_file():
+            raise RejectError("missing media file", record["file"])
+        caption = record.get("caption")
+        if caption is None:  # folder form: the caption is the .txt beside the image
+            txt = path.with_suffix(".txt")
+            if not txt.is_file():
+                raise RejectError("missing caption", f"no {txt.name} beside {record['file']}")
+            caption = txt.read_text(encoding="utf-8", errors="replace")
+            reason = caption_problem(caption)
+            if reason:
+                raise RejectError(reason, Path(record["file"]).with_suffix(".txt").as_posix())
+            caption = caption.strip()
+        media, meta = prepare_image(path)
+        return caption_sample(self.source, record["source_id"], "image", caption, media, meta)

@@ -1,0 +1,105 @@
+"""WavCaps audio-caption pairs (AudioSet_SL, BBC Sound Effects, FreeSound, SoundBible) with local audio.
+
+Raw layout (the WavCaps repository's ``data/json_files`` plus the released flac archives)::
+
+    raw/
+      json_files/AudioSet_SL/as_final.json         {"num_captions_per_audio": 1, "data": [item, …]}
+      json_files/BBC_Sound_Effects/bbc_final.json  item keys differ per part: all have ``id`` and ``caption``;
+      json_files/FreeSound/fsd_final.json          AudioSet ids carry ``.wav`` ("Y…_.wav"), the others are
+      json_files/SoundBible/sb_final.json          numbers; ``audio`` is the placeholder "wav_path"
+      AudioSet_SL/{id}.flac  (or AudioSet_SL_flac/, audio/AudioSet_SL/, waveforms/AudioSet_SL_flac/)
+      …
+
+The audio of item ``id`` is ``{id without extension}.flac`` (or .wav) in its part's folder. Options:
+``json`` (a file or folder under raw; default ``json_files`` or raw) and ``audio`` (a folder under raw searched
+first). The JSON is streamed item by item with ijson, so memory stays flat on the 100 MB+ parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from onellm_data.converters._img2dataset import caption_record, caption_sample
+from onellm_data.converters.base import Converter
+from onellm_data.errors import RejectError
+from onellm_data.schema import Sample
+
+# JSON file stem → (part folder, short id prefix)
+PARTS: dict[str, tuple[str, str]] = {
+    "as_final": ("AudioSet_SL", "as"),
+    "bbc_final": ("BBC_Sound_Effects", "bbc"),
+    "fsd_final": ("FreeSound", "fsd"),
+    "sb_final": ("SoundBible", "sb"),
+}
+AUDIO_SUFFIXES = (".flac", ".wav")
+
+
+def part_of(path: Path) -> tuple[str, str]:
+    """(part folder, id prefix) of a WavCaps JSON, from its file name or else its parent folder."""
+    if path.stem in PARTS:
+        return PARTS[path.stem]
+    return path.parent.name, path.stem.removesuffix("_final")
+
+
+def file_stem(item_id: str) -> str:
+    """AudioSet ids name the original ``.wav``; the released audio is the same stem in flac."""
+    for suffix in (".wav", ".flac", ".mp3"):
+        if item_id.lower().endswith(suffix):
+            return item_id[: -len(suffix)]
+    return item_id
+
+
+class WavcapsConverter(Converter):
+    name: ClassVar[str] = "wavcaps"
+    modalities: ClassVar[tuple[str, ...]] = ("audio",)
+
+    def _json_files(self) -> list[Path]:
+        if self.options.get("json"):
+            base = self.raw / self.options["json"]
+        else:
+            base = self.raw / "json_files" if (self.raw / "json_files").is_dir() else self.raw
+        if base.is_file():
+            return [base]
+        return sorted((p for p in base.rglob("*.json") if "blacklist" not in p.parts), key=lambda p: p.as_posix())
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        import ijson
+
+        for path in self._json_files():
+            part, prefix = part_of(path)
+            with open(path, "rb") as fh:
+                for n, item in enumerate(ijson.items(fh, "data.item", use_float=True)):
+                    item_id = item.get("id") if isinstance(item, dict) else None
+                    if isinstance(item_id, int):
+                        item_id = str(item_id)
+                    if not isinstance(item_id, str) or not item_id.strip() or "/" in item_id:
+                        yield {"source_id": f"{prefix}-item{n}", "_reject": "malformed annotation row",
+                               "_detail": f"{path.name} item {n}: id {item_id!r}"}
+                        continue
+                    stem = file_stem(item_id.strip())
+                    duration = item.get("duration")
+                    yield caption_record(f"{prefix}-{stem}", item.get("caption"), part=part, file_stem=stem,
+                                         listed_duration=duration if isinstance(duration, (int, float)) else None)
+
+    def _find_audio(self, record: dict[str, Any]) -> Path | None:
+        part = record["part"]
+        roots = [self.raw / self.options["audio"]] if self.options.get("audio") else []
+        roots += [self.raw, self.raw / "audio", self.raw / "waveforms"]
+        for root in roots:
+            for folder in (root / part, root / f"{part}_flac"):
+                for suffix in AUDIO_SUFFIXES:
+                    path = folder / f"{record['file_stem']}{suffix}"
+                    if path.is_file():
+                        return path
+        return None
+
+    def convert(self, record: dict[str, Any]) -> Sample:
+        from onellm_data.codecs.audio import prepare_audio
+
+        path = self._find_audio(record)
+        if path is None:
+            raise RejectError("missing media file", f"{record['part']}/{record['file_stem']}.flac")
+        media, meta = prepare_audio(path)
+        return caption_sample(self.source, record["source_id"], "audio", record["caption"], media, meta)

@@ -1,0 +1,234 @@
+"""The mixed-modality IterableDataset and its DataLoader wrapper with exact resume.
+
+Every rank and worker runs the same global batch schedule (``schedule.py``); rank ``r`` takes its contiguous slice
+of each global batch and worker ``w`` of ``W`` builds the batches ``k ≡ w (mod W)`` counted from where iteration
+started. PyTorch's DataLoader collects workers round-robin, so batches come out in schedule order, and each batch
+carries the schedule state *after* it: the wrapper keeps the last one as its ``state_dict()``. Restoring it
+recreates the workers at that point — nothing is replayed, and the next batches are bit-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from onellm_data.errors import CorpusError
+from onellm_data.index import read_table
+from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, ScheduleState, uniform
+from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, lane_tables
+from onellm_data.loader.template import encode_conversation, is_caption_task, pad
+from onellm_data.recipes import Recipe, check_corpus
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+Decoder = Callable[..., torch.Tensor]
+_INDEX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes"]
+
+
+def default_decoder(modality: str, members: dict[str, bytes], *, train: bool = False,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    from onellm_data import codecs
+
+    return codecs.decode(modality, members, train=train, generator=generator)
+
+
+def read_exclude(path: Path | None) -> set[str]:
+    if path is None or not path.exists():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def build_lanes(recipe: Recipe, samples: pa.Table, exclude: set[str] = frozenset()) -> tuple[list[Lane], list[LaneSpec]]:
+    """The recipe's lanes over index rows, with each lane's share of its entry's weight."""
+    mix = recipe.data.mix
+    lanes: list[Lane] = []
+    for i, modality, rows in lane_tables(samples, [(e.source, e.modality, e.subset) for e in mix], set(exclude)):
+        lanes.append(build_lane(mix[i].name, i, modality, rows))
+    if not lanes:
+        raise CorpusError(f"recipe {recipe.name}: no samples in the corpus for any mix entry")
+    entry_sizes = [0] * len(mix)
+    for lane in lanes:
+        entry_sizes[lane.entry] += len(lane)
+    specs = []
+    for lane in lanes:
+        e = mix[lane.entry]
+        natural = len(lane) * e.repeats
+        weight = natural if e.weight is None else e.weight * len(lane) / entry_sizes[lane.entry]
+        specs.append(LaneSpec(len(lane), weight, e.repeats, recipe.data.batch_size_for(lane.modality)))
+    return lanes, specs
+
+
+class MixedDataset(IterableDataset):
+    """Yields ready batches (``batch_size=None`` in the DataLoader): one lane, one modality per batch."""
+
+    def __init__(self, recipe: Recipe, corpus: Path, tokenizer: Any, rank: int = 0, world_size: int = 1,
+                 seed: int = 0, decoder: Decoder | None = None, train: bool = True) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside world size {world_size}")
+        self.recipe, self.corpus, self.tokenizer = recipe, Path(corpus), tokenizer
+        self.rank, self.world_size, self.seed, self.train = rank, world_size, seed, train
+        self.decoder = decoder or default_decoder
+        self.exclude_path = recipe.data.exclude_file
+        samples = read_table(self.corpus, "samples", columns=_INDEX_COLUMNS)
+        self.lanes, self.specs = build_lanes(recipe, samples, read_exclude(self.exclude_path))
+        self.start = ScheduleState(cursors=[0] * len(self.lanes))
+        self._fresh_schedule()  # validates the lane specs now, not in a worker
+
+    def _fresh_schedule(self, state: ScheduleState | None = None) -> Schedule:
+        copy = ScheduleState.from_dict(state.to_dict()) if state else None
+        return Schedule(self.specs, self.recipe.data.sampling, self.world_size, self.seed,
+                        self.recipe.data.drop_last, copy)
+
+    def epoch_length(self) -> int | None:
+        return self._fresh_schedule().epoch_length() if self.recipe.data.sampling == "epoch" else None
+
+    # -- one sample --------------------------------------------------------------------------------------------
+    def _sample(self, lane: Lane, row: int, reader: ShardReader, generator: torch.Generator
+                ) -> tuple[list[int], list[int], torch.Tensor | None]:
+        shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
+        key = str(lane.keys[row])
+        members = reader.read(shard, int(lane.offsets[row]), int(lane.spans[row]), key)
+        record = json.loads(members.pop("json"))
+        ids, labels = encode_conversation(record["conversations"], self.tokenizer, self.recipe.data.seq_len,
+                                          caption_only=is_caption_task(record.get("meta")))
+        media = None
+        if lane.modality != "text":
+            media = self.decoder(lane.modality, members, train=self.train, generator=generator)
+        return ids, labels, media
+
+    def _skip(self, lane: Lane, row: int, exc: Exception) -> None:
+        shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
+        key = str(lane.keys[row])
+        log.warning("skipping unreadable sample %s in %s: %s", key, shard, exc)
+        if self.exclude_path is not None:
+            with open(self.exclude_path, "a", encoding="utf-8") as fh:  # O_APPEND: whole lines across workers
+                fh.write(key + "\n")
+
+    def _batch(self, gb: GlobalBatch, orders: list[LaneOrder], reader: ShardReader, failures: list[int]
+               ) -> dict[str, Any] | None:
+        lane = self.lanes[gb.lane]
+        start, stop = gb.rank_slice(self.rank, self.world_size)
+        rows_ids, rows_labels, media, keys, sources = [], [], [], [], []
+        for position in range(start, stop):
+            row = orders[gb.lane].row_at(position)
+            gen = torch.Generator().manual_seed(int(uniform(self.seed ^ 0x5EED, gb.number * 1_000_003 + position)
+                                                    * 2**62))
+            try:
+                ids, labels, tensor = self._sample(lane, row, reader, gen)
+            except Exception as exc:  # noqa: BLE001 - any bad sample is logged and skipped, within a budget
+                self._skip(lane, row, exc)
+                failures[0] += 1
+                if failures[0] >= self.recipe.data.max_failures:
+                    raise CorpusError(f"{failures[0]} consecutive unreadable samples (last: {lane.keys[row]} in "
+                                      f"lane {lane.name}/{lane.modality}): stopping; see the log") from exc
+                continue
+            failures[0] = 0
+            ids, labels = pad(ids, labels, self.recipe.data.seq_len, self.tokenizer.pad_id)
+            rows_ids.append(ids)
+            rows_labels.append(labels)
+            media.append(tensor)
+            keys.append(str(lane.keys[row]))
+            sources.append(str(lane.sources[row]))
+        if not keys:
+            return None
+        return {
+            "modality": lane.modality,
+            "media": None if lane.modality == "text" else torch.stack(media),
+            "input_ids": torch.tensor(rows_ids, dtype=torch.long),
+            "labels": torch.tensor(rows_labels, dtype=torch.long),
+            "keys": keys,
+            "sources": sources,
+        }
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        schedule = self._fresh_schedule(self.start)
+        orders = [LaneOrder(lane, self.seed, i, self.recipe.data.block_shards) for i, lane in enumerate(self.lanes)]
+        reader = ShardReader(self.corpus)
+        failures = [0]
+        k = 0
+        try:
+            while True:
+                gb = schedule.next()
+                if gb is None:  # end of an epoch: tell the wrapper where the next one starts
+                    if worker == k % workers:
+                        yield {"_state": schedule.state.to_dict(), "_skip": True, "_end": True}
+                    return
+                mine = k % workers == worker
+                k += 1
+                if not mine:
+                    continue
+                batch = self._batch(gb, orders, reader, failures)
+                state = schedule.state.to_dict()
+                # A rank with no share of a small tail batch, or only bad samples: a marker keeps workers in turn.
+                yield {"_state": state, "_skip": True} if batch is None else {**batch, "_state": state}
+        finally:
+            reader.close()
+
+
+class MixedLoader:
+    """Iterable over batches, with ``state_dict()`` / ``load_state_dict()`` (positions only, a few hundred bytes)."""
+
+    def __init__(self, dataset: MixedDataset, num_workers: int = 0, pin_memory: bool = False,
+                 prefetch_factor: int | None = None) -> None:
+        self.dataset, self.num_workers = dataset, num_workers
+        self.pin_memory, self.prefetch_factor = pin_memory, prefetch_factor
+        self._state: ScheduleState = dataset.start
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.dataset.start = self._state
+        kwargs: dict[str, Any] = {}
+        if self.num_workers > 0 and self.prefetch_factor is not None:
+            kwargs["prefetch_factor"] = self.prefetch_factor
+        loader = DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers,
+                            pin_memory=self.pin_memory, persistent_workers=False, **kwargs)
+        for batch in loader:
+            self._state = ScheduleState.from_dict(batch.pop("_state"))
+            if batch.get("_end"):
+                return
+            if batch.get("_skip"):
+                continue
+            yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "seed": self.dataset.seed, "rank": self.dataset.rank,
+                "world_size": self.dataset.world_size, "lanes": [f"{lane.name}/{lane.modality}" for lane in self.dataset.lanes],
+                "schedule": self._state.to_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"loader state version {state.get('version')} is not {STATE_VERSION}")
+        lanes = [f"{lane.name}/{lane.modality}" for lane in self.dataset.lanes]
+        mismatch = [(k, state.get(k), v) for k, v in (("seed", self.dataset.seed), ("world_size",
+                    self.dataset.world_size), ("lanes", lanes)) if state.get(k) != v]
+        if mismatch:
+            raise ValueError(f"loader state does not fit this loader: {mismatch}")
+        self._state = ScheduleState.from_dict(state["schedule"])
+        self.dataset.start = self._state
+
+    def epoch_length(self) -> int | None:
+        return self.dataset.epoch_length()
+
+
+def make_loader(recipe: Recipe, corpus: Path | str | None, tokenizer: Any, rank: int = 0, world_size: int = 1,
+                num_workers: int = 0, seed: int = 0, *, decoder: Decoder | None = None, train: bool = True,
+                pin_memory: bool = False) -> MixedLoader:
+    """The training loader of a recipe over a corpus (``corpus=None``: the recipe's own)."""
+    root = check_corpus(recipe, corpus)
+    if tokenizer is None:
+        from model.text_tokenizer import Tokenizer
+
+        if recipe.tokenizer is None:
+            raise ValueError(f"recipe {recipe.name} names no tokenizer; pass one")
+        tokenizer = Tokenizer(recipe.tokenizer)
+    dataset = MixedDataset(recipe, root, tokenizer, rank, world_size, seed, decoder, train)
+    return MixedLoader(dataset, num_workers=num_workers, pin_memory=pin_memory)

@@ -1,0 +1,60 @@
+"""``--deep``: open every shard and check its members' names and sizes against the index."""
+
+from __future__ import annotations
+
+import tarfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from onellm_data.index import read_table
+
+MAX_LISTED = 20
+
+
+def _tar_members(path: Path) -> dict[str, dict[str, int]]:
+    """key -> {extension: size} read from the tar headers (member data is skipped, not read)."""
+    members: dict[str, dict[str, int]] = defaultdict(dict)
+    with tarfile.open(path, "r:") as tar:
+        for info in tar:
+            if info.isfile():
+                key, _, ext = info.name.rpartition("/")[2].partition(".")
+                members[key][ext] = info.size
+    return members
+
+
+def deep_check(corpus: Path) -> dict[str, Any]:
+    """Shards/samples checked, byte totals found in the tars, and the first problems found."""
+    samples = read_table(corpus, "samples", columns=["key", "shard", "members", "member_bytes"])
+    by_shard: dict[str, list[tuple[str, dict[str, int]]]] = defaultdict(list)
+    for key, shard, names, sizes in zip(*(samples.column(c).to_pylist() for c in samples.column_names)):
+        by_shard[shard].append((key, dict(zip(names, sizes))))
+    shards = read_table(corpus, "shards", columns=["shard"]).column("shard").to_pylist()
+    problems: list[dict[str, str]] = []
+    checked = samples_checked = member_bytes = 0
+    for shard in sorted(set(shards) | set(by_shard)):
+        path = corpus / shard
+        if not path.is_file():
+            problems.append({"shard": shard, "kind": "missing shard", "detail": str(path)})
+            continue
+        try:
+            found = _tar_members(path)
+        except (tarfile.TarError, OSError) as exc:
+            problems.append({"shard": shard, "kind": "unreadable shard", "detail": str(exc)})
+            continue
+        checked += 1
+        expected = dict(by_shard.get(shard, []))
+        for key in sorted(set(found) - set(expected)):
+            problems.append({"shard": shard, "kind": "sample not in index", "detail": key})
+        for key, members in expected.items():
+            samples_checked += 1
+            got = found.get(key)
+            if got is None:
+                problems.append({"shard": shard, "kind": "sample missing from tar", "detail": key})
+            elif got != members:
+                problems.append({"shard": shard, "kind": "member sizes differ",
+                                 "detail": f"{key}: index {members} vs tar {got}"})
+            else:
+                member_bytes += sum(got.values())
+    return {"shards_checked": checked, "samples_checked": samples_checked, "member_bytes": member_bytes,
+            "problem_count": len(problems), "problems": problems[:MAX_LISTED]}

@@ -1,0 +1,96 @@
+"""stats.md: the summary tables of stats.json in Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onellm_data.stats.fmt import field_label, human_bytes, num, pct
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return ["_none_", ""]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _dist_rows(fields: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for name, s in fields.items():
+        if s["count"]:
+            rows.append([field_label(name), num(s["count"]), num(s["min"]), num(s["p50"]), num(s["mean"]),
+                         num(s["p95"]), num(s["max"])])
+        else:
+            rows.append([field_label(name), "0", "–", "–", "–", "–", "–"])
+    return rows
+
+
+DIST_HEADER = ["field", "recorded", "min", "median", "mean", "p95", "max"]
+
+
+def render_markdown(stats: dict[str, Any]) -> str:
+    t = stats["totals"]
+    out = [f"# Corpus statistics: `{stats['corpus']}`", "",
+           f"{num(t['items'])} samples, {human_bytes(t['bytes'])} of members in {num(t['shards'])} shards "
+           f"({human_bytes(t['shard_bytes'])} on disk), {t['sources']} sources, {t['modalities']} modalities, "
+           f"{num(t['rejects'])} rejects." + (f" Tokens: {num(t['text_tokens'])} in all turns, "
+                                               f"{num(t['answer_tokens'])} in answers." if t["text_tokens"] is not None
+                                               else ""), ""]
+    out += ["## By modality", ""]
+    out += _table(["modality", "items", "bytes", "shards", "sources"],
+                  [[m["modality"], num(m["items"]), human_bytes(m["bytes"]), num(m["shards"]), ", ".join(m["sources"])]
+                   for m in stats["modalities"]])
+    out += ["## By source", ""]
+    out += _table(["source", "modalities", "items", "bytes", "shards", "expected", "coverage", "answer tokens"],
+                  [[s["source"], ", ".join(s["modalities"]), num(s["items"]), human_bytes(s["bytes"]), num(s["shards"]),
+                    num(s["expected_items"]), pct(s["coverage"]), num(s["answer_tokens"])] for s in stats["sources"]])
+    e = stats["expected"]
+    if e["available"] and e["sources_with_expectation"]:
+        out += [f"Coverage over the {e['sources_with_expectation']} sources with a stated size: "
+                f"{num(e['items'])} / {num(e['expected_items'])} = {pct(e['items'] / e['expected_items'])}.", ""]
+    conv = stats["conversations"]
+    out += ["## Conversations", ""]
+    rows = []
+    for modality, fields in conv["by_modality"].items():
+        for name in ("turns", "text_chars", "text_tokens", "answer_tokens"):
+            s = fields[name]
+            if s["count"]:
+                rows.append([modality, field_label(name), num(s["count"]), num(s["min"]), num(s["p50"]),
+                             num(s["mean"]), num(s["p95"]), num(s["max"])])
+    out += _table(["modality", *DIST_HEADER], rows)
+    if stats["media"]:
+        out += ["## Media", ""]
+    for modality, m in stats["media"].items():
+        out += [f"### {modality} ({num(m['items'])} samples)", ""]
+        out += _table(DIST_HEADER, _dist_rows(m["fields"]))
+        for name, values in m["top"].items():
+            if values:
+                out += [f"Most frequent {field_label(name)}: "
+                        + ", ".join(f"{v['value']} ({num(v['count'])})" for v in values), ""]
+        for name, flag in m["flags"].items():
+            out += [f"{field_label(name)}: {num(flag['true'])} of {num(flag['count'])} ({pct(flag['share'])})", ""]
+    r = stats["rejects"]
+    out += ["## Rejects", ""]
+    out += _table(["source", "rejects", "rate"], [[x["source"], num(x["count"]), pct(x["rate"])]
+                                                  for x in r["by_source"] if x["count"]])
+    out += _table(["source", "reason", "count"], [[x["source"], x["reason"], num(x["count"])] for x in r["by_reason"]])
+    mix = stats["mix"]
+    if mix is not None:
+        out += [f"## Mix of recipe `{mix['recipe']}` ({num(mix['num_batches'])} global batches)", ""]
+        if mix["error"]:
+            out += [f"Not computed: {mix['error']}", ""]
+        out += _table(["source", "modality", "requested", "samples", "tokens", "epochs"],
+                      [[x["source"], x["modality"], pct(x["requested_share"]), pct(x["sample_share"]),
+                        pct(x["token_share"]), num(x["epochs"])] for x in mix["rows"]])
+    deep = stats["deep"]
+    if deep is not None:
+        out += ["## Deep check (tars opened)", "",
+                f"{num(deep['shards_checked'])} shards, {num(deep['samples_checked'])} samples checked: "
+                f"{num(deep['problem_count'])} problem(s).", ""]
+        if deep["problems"]:
+            out += _table(["shard", "problem", "detail"], [[p["shard"], p["kind"], p["detail"]]
+                                                           for p in deep["problems"]])
+    if stats["notes"]:
+        out += ["## Notes", ""] + [f"- {n}" for n in stats["notes"]] + [""]
+    return "\n".join(out)

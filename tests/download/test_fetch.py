@@ -1,0 +1,101 @@
+"""Whole-source downloads: parallel fetch, one failure does not stop the rest, extraction, skip, --check."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+from onellm_data.download.fetch import FetchOptions, check_source, download_sources
+from onellm_data.download.state import local_status
+from onellm_data.manifests import Manifest, parse_manifest
+from tests.download.conftest import FaultServer, Route
+
+
+def _zip_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("train2017/1.jpg", b"jpeg-bytes")
+    return buf.getvalue()
+
+
+ZIP = _zip_bytes()
+JSON = b'[{"id": 1}]'
+
+
+def _manifest(server: FaultServer, extra_files: list[dict] | None = None) -> Manifest:
+    files = [
+        {"path": "coco/train2017.zip", "url": server.url("/train2017.zip"), "sha256": hashlib.sha256(ZIP).hexdigest(),
+         "extract": "zip", "extract_to": "coco/"},
+        {"path": "ann.json", "url": server.url("/ann.json"), "sha256": None, "sha256_reason": "test",
+         "size": len(JSON)},
+        *(extra_files or []),
+    ]
+    data = {"name": "demo", "description": "d", "modalities": ["image"], "stages": ["instruction"],
+            "converter": "demo", "homepage": "", "licence": "x", "gated": False,
+            "expected_items": {"total": 1, "basis": "b"}, "files": files}
+    return parse_manifest(data, Path("demo.yaml"))
+
+
+def test_download_extracts_records_state_then_skips(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/train2017.zip"] = Route(ZIP)
+    server.routes["/ann.json"] = Route(JSON, fail_times=1)
+    m = _manifest(server)
+    assert local_status(tmp_path, m).status == "missing"
+    opts = FetchOptions(root=tmp_path, jobs=2, backoff=0.0)
+    outcomes = download_sources([m], opts)
+    assert sorted(o.status for o in outcomes) == ["downloaded", "downloaded", "extracted"]
+    assert (tmp_path / "demo/coco/train2017/1.jpg").read_bytes() == b"jpeg-bytes"
+    assert local_status(tmp_path, m).status == "verified"
+    requests = len(server.log)
+    again = download_sources([m], opts)
+    assert {o.status for o in again} == {"skipped"} and len(server.log) == requests
+
+
+def test_a_404_fails_alone_and_others_complete(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/train2017.zip"] = Route(ZIP)
+    server.routes["/ann.json"] = Route(JSON)
+    m = _manifest(server, [{"path": "gone.json", "url": server.url("/gone.json"), "sha256": None,
+                            "sha256_reason": "test"}])
+    outcomes = {o.path: o for o in download_sources([m], FetchOptions(root=tmp_path, jobs=3, backoff=0.0))}
+    assert outcomes["gone.json"].status == "failed" and "gone.json: HTTP 404" in outcomes["gone.json"].message
+    assert outcomes["ann.json"].status == "downloaded"
+    assert outcomes["coco/train2017.zip"].status == "extracted"
+    assert local_status(tmp_path, m).status == "partial"
+
+
+def test_sha_mismatch_is_not_complete_and_blocks_extraction(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/train2017.zip"] = Route(b"truncated or tampered")
+    server.routes["/ann.json"] = Route(JSON)
+    m = _manifest(server)
+    outcomes = download_sources([m], FetchOptions(root=tmp_path, backoff=0.0))
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert any("sha256" in o.message for o in failed)
+    assert any("not extracted" in o.message for o in failed)
+    assert not (tmp_path / "demo/coco/train2017.zip").exists()
+    assert local_status(tmp_path, m).files["coco/train2017.zip"] == "missing"
+
+
+def test_check_verifies_files_the_user_placed(tmp_path: Path) -> None:
+    data = {"name": "gated", "description": "d", "modalities": ["fmri"], "stages": ["instruction"],
+            "converter": "gated", "homepage": "", "licence": "x", "gated": True, "instructions": "place them",
+            "expected_items": {"total": 1, "basis": "b"},
+            "files": [{"path": "tars/", "manual": True, "min_files": 2, "glob": "*.tar"},
+                      {"path": "annots.npy", "manual": True, "sha256": hashlib.sha256(b"ok").hexdigest()}]}
+    m = parse_manifest(data, Path("gated.yaml"))
+    out = {o.path: o.status for o in check_source(m, tmp_path)}
+    assert out == {"tars/": "missing", "annots.npy": "missing"}
+    (tmp_path / "gated/tars").mkdir(parents=True)
+    (tmp_path / "gated/tars/a.tar").write_bytes(b"a")
+    (tmp_path / "gated/annots.npy").write_bytes(b"not ok")
+    out = {o.path: o.status for o in check_source(m, tmp_path)}
+    assert out == {"tars/": "missing", "annots.npy": "failed"}
+    assert local_status(tmp_path, m).status == "partial"
+    (tmp_path / "gated/tars/b.tar").write_bytes(b"b")
+    (tmp_path / "gated/annots.npy").write_bytes(b"ok")
+    assert {o.status for o in check_source(m, tmp_path)} == {"verified"}
+    assert local_status(tmp_path, m).status == "verified"
+    # A file changed after verification is no longer reported verified.
+    (tmp_path / "gated/annots.npy").write_bytes(b"ok!")
+    assert local_status(tmp_path, m).status == "complete"

@@ -1,0 +1,31 @@
+"""``onellm-data stats CORPUS [--out DIR] [--deep]`` writes the three reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from onellm_data.cli import app
+from tests.stats.corpus import build_stats_corpus
+
+
+def test_stats_command_writes_reports(tmp_path: Path) -> None:
+    corpus, _, _ = build_stats_corpus(tmp_path, with_synthetic=False)
+    result = CliRunner().invoke(app, ["stats", str(corpus), "--deep"])
+    assert result.exit_code == 0, result.output
+    out = corpus / "stats"
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["totals"]["items"] == 15 and stats["deep"]["problem_count"] == 0
+    assert (out / "stats.md").read_text().startswith("# Corpus statistics")
+    assert "<svg" in (out / "report.html").read_text()
+
+    next(corpus.glob("image/jsonl/*.tar")).unlink()
+    result = CliRunner().invoke(app, ["stats", str(corpus), "--deep", "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 1 and (tmp_path / "r2" / "stats.json").exists()
+
+
+def test_stats_command_on_a_non_corpus(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["stats", str(tmp_path)])
+    assert result.exit_code == 2
