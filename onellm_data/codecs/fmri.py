@@ -1,0 +1,100 @@
+"""fMRI codec (NSD subj01). Conversion accepts MindEye's preprocessed per-trial ``.npy`` (float16 [reps, 15724],
+or a single [15724] vector), an array, or NIfTI beta volumes [X, Y, Z(, reps)] reduced to the nsdgeneral ROI by its
+mask (voxels where the mask is > 0, in C order as numpy's boolean indexing walks them). The member ``npy`` is
+float16 [reps, 15724]; loading averages the repetitions into OneLLM's [1, 15724]. No further normalisation:
+MindEye's betas are z-scored per session upstream, which a per-trial codec cannot redo."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from onellm_data.errors import CodecError
+
+VOXELS = 15724
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.name.endswith(NIFTI_SUFFIXES)
+
+
+def _load_nifti(path: Path) -> np.ndarray:
+    import nibabel as nib
+
+    try:
+        return np.asarray(nib.load(path).get_fdata(dtype=np.float32))
+    except Exception as exc:  # nibabel raises many types (ImageFileError, zlib, EOFError) for broken files
+        raise CodecError("undecodable NIfTI volume", f"{path.name}: {exc}"[:200]) from exc
+
+
+def roi_mask(mask: Path | str | np.ndarray) -> np.ndarray:
+    """A boolean volume from an ROI mask file or array (nsdgeneral: -1 outside the brain, 0 outside the ROI, 1 in)."""
+    arr = np.asarray(mask) if isinstance(mask, np.ndarray) else _load_nifti(Path(mask))
+    return arr > 0
+
+
+def _masked(volumes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """[reps, X, Y, Z] (or one [X, Y, Z]) → [reps, voxels in mask]."""
+    if volumes.ndim == 3:
+        volumes = volumes[None]
+    if volumes.shape[1:] != mask.shape:
+        raise CodecError("fMRI volume and ROI mask differ in shape", f"{volumes.shape[1:]} vs {mask.shape}")
+    return volumes[:, mask]
+
+
+def _read(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None) -> np.ndarray:
+    if isinstance(src, np.ndarray):
+        arr = src
+    else:
+        path = Path(src)
+        if not path.is_file():
+            raise CodecError("missing media file", str(path))
+        if _is_nifti(path):
+            vol = _load_nifti(path)
+            arr = np.moveaxis(vol, -1, 0) if vol.ndim == 4 else vol  # NIfTI keeps trials on the last axis
+        else:
+            try:
+                arr = np.load(path, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise CodecError("undecodable fmri array", str(exc)[:200]) from exc
+    if arr.ndim >= 3:
+        if mask is None:
+            raise CodecError("fMRI volume needs an ROI mask", f"shape {arr.shape}")
+        arr = _masked(arr, roi_mask(mask))
+    if arr.ndim == 1:
+        arr = arr[None]
+    return arr
+
+
+def prepare_fmri(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None = None
+                 ) -> tuple[dict[str, bytes], dict[str, Any]]:
+    arr = _read(src, mask)
+    if arr.ndim != 2 or arr.shape[1] != VOXELS:
+        raise CodecError("fMRI must have 15724 nsdgeneral voxels", f"shape {arr.shape}")
+    if arr.shape[0] < 1:
+        raise CodecError("fMRI has no repetitions")
+    values = arr.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise CodecError("fMRI has non-finite values")
+    if np.abs(values).max() > FLOAT16_MAX:
+        raise CodecError("fMRI values overflow float16", f"max |x| {np.abs(values).max():.3g}")
+    buf = io.BytesIO()
+    np.save(buf, values.astype(np.float16), allow_pickle=False)
+    return {"npy": buf.getvalue()}, {"fmri_reps": int(arr.shape[0]), "fmri_voxels": int(arr.shape[1])}
+
+
+def decode_fmri(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    from onellm_data.codecs.point import read_npy
+
+    arr = read_npy(data, "fmri")
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != VOXELS:
+        raise CodecError("fMRI member must be [reps, 15724]", f"shape {arr.shape}")
+    return torch.from_numpy(arr.astype(np.float32).mean(axis=0, keepdims=True))
