@@ -142,6 +142,8 @@ class Trainer:
                     "grad_norm": float(grad_norm),
                     "loss": {m: float(all_reduce_mean(torch.tensor(sum(v) / len(v)), self.info))
                              for m, v in sorted(window.items())},
+                    "loss_mean": float(all_reduce_mean(torch.tensor(sum(map(sum, window.values()))
+                                                                    / sum(map(len, window.values()))), self.info)),
                     "samples_per_s": samples * self.info.world_size / elapsed,
                     "tokens_per_s": tokens * self.info.world_size / elapsed,
                     "data_wait_frac": wait / elapsed,
@@ -149,7 +151,7 @@ class Trainer:
                 self.history.append(record)
                 if self.info.is_main:
                     losses = " ".join(f"{m}={v:.4f}" for m, v in record["loss"].items())
-                    self.log(f"step {self.step}/{cfg.max_steps} lr {lr:.2e} loss {losses} "
+                    self.log(f"step {self.step}/{cfg.max_steps} lr {lr:.2e} loss {record['loss_mean']:.4f} ({losses}) "
                              f"{record['samples_per_s']:.1f} samples/s {record['tokens_per_s']:.0f} tok/s "
                              f"data-wait {100 * record['data_wait_frac']:.0f}%")
                     self._append_log(record)

@@ -104,7 +104,8 @@ class Recipe:
     optim: OptimSpec
     schedule: ScheduleSpec
     tokenizer: Path | None = None
-    init_from: Path | None = None
+    init_from: Path | None = None  # previous stage output, OneLLM release, Meta or HF LLaMA weights
+    init_clip: Path | None = None  # OpenAI CLIP ViT weights (frozen encoder) when init_from lacks them
     init_new_modalities_from: str | None = None  # OneLLM's expert/tag copy from the image modality
     description: str = ""
     key_lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # for later errors
@@ -209,7 +210,7 @@ def resolve_path(text: str) -> Path:
 
 # -- sections --------------------------------------------------------------------------------------------------
 
-_TOP = ("name", "description", "init_from", "init_new_modalities_from", "model", "trainable", "frozen", "tokenizer",
+_TOP = ("name", "description", "init_from", "init_clip", "init_new_modalities_from", "model", "trainable", "frozen", "tokenizer",
         "data", "optim", "schedule")
 _DATA = ("corpus", "mix", "seq_len", "batch_size", "sampling", "block_shards", "drop_last", "max_failures",
          "exclude_file")
@@ -343,6 +344,7 @@ def load_recipe(path: Path | str, corpus: Path | str | None = None) -> Recipe:
         path=path,
         description=str(d.get("description") or ""),
         init_from=r.path(d.get("init_from"), "init_from"),
+        init_clip=r.path(d.get("init_clip"), "init_clip"),
         init_new_modalities_from=None if new_from is None else r.string(new_from, "init_new_modalities_from", MODALITIES),
         model=ModelSpec(r.string(model["preset"], "model.preset"),
                         dict(r.mapping(model.get("overrides"), "model.overrides", tuple(model.get("overrides") or ())))),

@@ -1,0 +1,209 @@
+"""Train a recipe on the shards: ``onellm-data train RECIPE`` or
+``torchrun --nproc_per_node N -m model.train RECIPE [options]``.
+
+The recipe names the model preset, what the weights start from (a previous stage's output, OneLLM's release,
+Meta or Hugging Face LLaMA-2, OpenAI CLIP), which parts train, the data mix and the optimiser. A run writes to
+its output directory: ``checkpoint.pt`` (trainable weights, optimiser, loader state, RNG states, the resolved
+recipe; atomic), ``train_log.jsonl``, and at the end ``model.pt`` (the full model, what eval, chat and the next
+stage read) with ``stage.json`` (which modalities are aligned so far).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from model.config import preset
+from model.distributed import DistInfo, init_distributed, pick_device, wrap_model
+from model.onellm import OneLLM
+from model.optim import OptimConfig
+from model.trainer import TrainConfig, Trainer
+
+MEDIA_MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
+MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    corpus: Path | None = None
+    max_steps: int | None = None  # overrides the recipe's schedule
+    resume: bool = False
+    workers: int = 0
+    seed: int = 0
+    parallel: str = "ddp"  # under torchrun: ddp or fsdp
+    log_every: int = 10
+    save_every: int = 0
+    precision: str = "bf16"
+
+
+def recipe_modalities(recipe: Any, corpus: Path) -> set[str]:
+    """Media modalities the recipe's mix draws from (sources looked up in the corpus index)."""
+    import pyarrow.compute as pc
+
+    from onellm_data.index import read_table
+
+    table = read_table(corpus, "samples", columns=["source", "modality"])
+    found = set()
+    for entry in recipe.data.mix:
+        if entry.modality is not None:
+            found.add(entry.modality)
+        else:
+            rows = table.filter(pc.equal(table.column("source"), entry.source))
+            found.update(pc.unique(rows.column("modality")).to_pylist())
+    return {m for m in found if m in MEDIA_MODALITIES}
+
+
+def _init_kind(path: Path) -> tuple[str, Path]:
+    """What ``init_from`` points at: our model file, OneLLM's release file, Meta or Hugging Face LLaMA."""
+    if path.is_dir():
+        if (path / MODEL_FILE).is_file():
+            return "model", path / MODEL_FILE
+        if any(path.glob("consolidated.*.pth")) and (path / "params.json").is_file():
+            return "meta", path
+        if (path / "config.json").is_file() and (any(path.glob("*.safetensors")) or any(path.glob("pytorch_model*.bin"))):
+            return "hf", path
+        raise FileNotFoundError(f"init_from {path}: no {MODEL_FILE} (a previous stage), Meta LLaMA "
+                                "(consolidated.*.pth + params.json) or Hugging Face LLaMA (config.json + weights)")
+    if path.is_file():
+        return ("model" if path.name == MODEL_FILE else "release"), path
+    raise FileNotFoundError(f"init_from {path} does not exist")
+
+
+def _previous_modalities(model_file: Path) -> set[str] | None:
+    stage = model_file.parent / STAGE_FILE
+    if stage.is_file():
+        return set(json.loads(stage.read_text())["modalities"])
+    return None
+
+
+def build_model(recipe: Any, corpus: Path, seed: int = 0, log: Callable[[str], None] = print
+                ) -> tuple[OneLLM, set[str]]:
+    """The recipe's model with its starting weights and trainable parts; returns it and the aligned modalities."""
+    from model import checkpoint as ckpt
+
+    torch.manual_seed(seed)  # fresh weights are part of the run's reproducibility
+    model = OneLLM(preset(recipe.model.preset, **recipe.model.overrides))
+    aligned: set[str] | None = set()
+    if recipe.init_from is not None:
+        kind, path = _init_kind(Path(recipe.init_from))
+        if kind == "model":
+            saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            ckpt.load_strict(model, saved["model"], f"previous stage {path}")
+            aligned = _previous_modalities(path)
+        elif kind == "release":
+            ckpt.load_onellm_release(model, path)
+            aligned = set(MEDIA_MODALITIES)
+        elif kind == "meta":
+            ckpt.load_meta_llama(model, path)
+        else:
+            ckpt.load_hf_llama(model, path)
+        log(f"initialised from {path} ({kind})")
+    if recipe.init_clip is not None:
+        ckpt.load_clip_visual(model, recipe.init_clip)
+        log(f"CLIP vision tower from {recipe.init_clip}")
+    current = recipe_modalities(recipe, corpus)
+    source = recipe.init_new_modalities_from
+    if source is not None:
+        new = sorted(current - (aligned or set()) - {source})
+        for modality in new:
+            model.init_modality_from(source, modality)
+        if new:
+            log(f"new modalities start from {source}'s projections, router, tokens and tags: {', '.join(new)}")
+    model.set_trainable(list(recipe.trainable))
+    return model, (aligned or set()) | current
+
+
+def optim_config(recipe: Any, max_steps: int) -> OptimConfig:
+    o, s = recipe.optim, recipe.schedule
+    return OptimConfig(lr=o.lr, min_lr=o.min_lr, weight_decay=o.weight_decay, betas=tuple(o.betas), eps=o.eps,
+                       warmup_steps=s.warmup_steps, total_steps=s.total_steps or max_steps,
+                       clip_grad=o.clip_grad, accum_steps=o.accum_steps)
+
+
+def planned_steps(recipe: Any, loader: Any, override: int | None) -> int:
+    if override is not None:
+        return override
+    if recipe.schedule.max_steps is not None:
+        return recipe.schedule.max_steps
+    epoch = loader.epoch_length() if hasattr(loader, "epoch_length") else None
+    if recipe.schedule.epochs is not None and epoch:
+        return max(1, math.ceil(recipe.schedule.epochs * epoch / recipe.optim.accum_steps))
+    raise ValueError(f"recipe {recipe.name}: set schedule.max_steps (or schedule.epochs with sampling: epoch)")
+
+
+def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train; returns a summary (steps, first and last loss per modality, output paths)."""
+    from model.checkpoint import save_model
+    from model.text_tokenizer import Tokenizer
+    from onellm_data.loader import make_loader
+    from onellm_data.recipes import check_corpus, load_recipe
+
+    info = info or init_distributed()
+    recipe = load_recipe(recipe_path)
+    corpus = check_corpus(recipe, opts.corpus)
+    if recipe.tokenizer is None:
+        raise ValueError(f"recipe {recipe.name} names no tokenizer")
+    tokenizer = Tokenizer(recipe.tokenizer)
+    model, aligned = build_model(recipe, corpus, opts.seed, log if info.is_main else (lambda _: None))
+    device = pick_device(info)
+    model.to(device)
+    module = wrap_model(model, info, opts.parallel, device)
+    loader = make_loader(recipe, corpus, tokenizer, info.rank, info.world_size, opts.workers, opts.seed,
+                         pin_memory=device.type == "cuda")
+    steps = planned_steps(recipe, loader, opts.max_steps)
+    cfg = TrainConfig(out_dir=opts.out_dir, max_steps=steps, optim=optim_config(recipe, steps),
+                      log_every=opts.log_every, save_every=opts.save_every, precision=opts.precision, seed=opts.seed)
+    snapshot = {**recipe.to_dict(), "corpus": str(corpus), "seed": opts.seed}
+    trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log)
+    checkpoint = opts.out_dir / "checkpoint.pt"
+    if opts.resume and checkpoint.is_file():
+        trainer.resume(checkpoint)
+        log(f"resumed from {checkpoint} at step {trainer.step}")
+    elif info.is_main and (opts.out_dir / "train_log.jsonl").exists():
+        (opts.out_dir / "train_log.jsonl").unlink()  # a fresh run starts a fresh log
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log(f"recipe {recipe.name}: {steps} steps, preset {recipe.model.preset}, trainable {list(recipe.trainable)} "
+        f"({trainable:,} parameters), {info.world_size} process(es) on {device}")
+    history = trainer.train()
+    summary = {"recipe": recipe.name, "steps": trainer.step, "out_dir": str(opts.out_dir),
+               "checkpoint": str(checkpoint), "model": str(opts.out_dir / MODEL_FILE),
+               "first_loss": history[0]["loss"] if history else {}, "last_loss": history[-1]["loss"] if history else {},
+               "first_loss_mean": history[0]["loss_mean"] if history else float("nan"),
+               "last_loss_mean": history[-1]["loss_mean"] if history else float("nan")}
+    if info.is_main:
+        save_model(model, opts.out_dir / MODEL_FILE)
+        (opts.out_dir / STAGE_FILE).write_text(json.dumps(
+            {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned)}, indent=1) + "\n")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.splitlines()[0])
+    p.add_argument("recipe", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--corpus", type=Path)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parallel", choices=("ddp", "fsdp"), default="ddp")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--save-every", type=int, default=0)
+    p.add_argument("--precision", choices=("bf16", "fp16", "fp32"), default="bf16")
+    a = p.parse_args(argv)
+    run(a.recipe, RunOptions(out_dir=a.out, corpus=a.corpus, max_steps=a.max_steps, resume=a.resume,
+                             workers=a.workers, seed=a.seed, parallel=a.parallel, log_every=a.log_every,
+                             save_every=a.save_every, precision=a.precision))
+
+
+if __name__ == "__main__":
+    main()
