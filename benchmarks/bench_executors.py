@@ -92,12 +92,15 @@ def main() -> None:
         print(f"| {name} | {cores} | {rate:,.0f} | {rate / cores:,.0f} | {rate / base:.2f}× |")
     identical = len(set(digests.values())) == 1
     print(f"\noutputs byte-identical across executors: {identical}")
-    per_core = max(rate / cores for _, cores, rate in rows)
-    print("\nProjection from the best measured per-core rate (image captions; video/audio decode costs more):\n")
+    # Conservative: the per-core rate of the Ray run (all cores busy, scheduling and index merge included),
+    # not the single-core rate, assuming the per-core rate holds as nodes are added (partitions are independent).
+    per_core = rows[-1][2] / rows[-1][1]
+    print(f"\nProjection at the Ray run's {per_core:,.0f} samples/s per core (image captions from local JPEGs; "
+          "video/audio decode costs more, downloads are not included):\n")
     print("| items | 1 node × 16 cores | 8 nodes | 64 nodes |")
     print("|---|---:|---:|---:|")
     for items, label in ((2_006_000, "2M instruction corpus"), (1_000_000_000, "1B alignment set")):
-        cells = [f"{items / (per_core * 16 * nodes) / 3600:,.1f} h" for nodes in (1, 8, 64)]
+        cells = [f"{items / (per_core * 16 * nodes) / 3600:,.2f} h" for nodes in (1, 8, 64)]
         print(f"| {label} | {' | '.join(cells)} |")
     if not identical:
         raise SystemExit("executors produced different output")

@@ -11,8 +11,11 @@ Raw layout (the WavCaps repository's ``data/json_files`` plus the released flac 
       …
 
 The audio of item ``id`` is ``{id without extension}.flac`` (or .wav) in its part's folder. Options:
-``json`` (a file or folder under raw; default ``json_files`` or raw) and ``audio`` (a folder under raw searched
-first). The JSON is streamed item by item with ijson, so memory stays flat on the 100 MB+ parts.
+``json`` (a file or folder under raw; default ``json_files`` or raw), ``audio`` (a folder under raw searched
+first) and ``blacklist`` (WavCaps' overlap lists, ``{"FreeSound": [ids], "AudioSet": [ids]}``: a file under raw,
+or ``none``; default ``json_files/blacklist/blacklist_exclude_all_ac.json`` when present, which removes clips that
+overlap the AudioCaps and Clotho evaluation sets). Blacklisted items are rejects with their own reason.
+The JSON is streamed item by item with ijson, so memory stays flat on the 100 MB+ parts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ PARTS: dict[str, tuple[str, str]] = {
     "sb_final": ("SoundBible", "sb"),
 }
 AUDIO_SUFFIXES = (".flac", ".wav")
+DEFAULT_BLACKLIST = "json_files/blacklist/blacklist_exclude_all_ac.json"
+BLACKLIST_KEYS = {"FreeSound": "FreeSound", "AudioSet_SL": "AudioSet"}  # part folder → blacklist key
+BLACKLISTED = "blacklisted (overlaps an evaluation set)"
 
 
 def part_of(path: Path) -> tuple[str, str]:
@@ -64,11 +70,32 @@ class WavcapsConverter(Converter):
             return [base]
         return sorted((p for p in base.rglob("*.json") if "blacklist" not in p.parts), key=lambda p: p.as_posix())
 
+    def _blacklist(self) -> dict[str, set[str]]:
+        """Ids per part folder to leave out (compared as strings, with and without the file extension)."""
+        import json
+
+        option = self.options.get("blacklist")
+        if option == "none":
+            return {}
+        path = self.raw / (option or DEFAULT_BLACKLIST)
+        if not path.is_file():
+            if option:
+                raise FileNotFoundError(f"WavCaps blacklist {path} not found")
+            return {}
+        listed = json.loads(path.read_text(encoding="utf-8"))
+        out: dict[str, set[str]] = {}
+        for part, key in BLACKLIST_KEYS.items():
+            ids = {str(i) for i in listed.get(key, [])}
+            out[part] = ids | {file_stem(i) for i in ids}
+        return out
+
     def records(self) -> Iterator[dict[str, Any]]:
         import ijson
 
+        blacklist = self._blacklist()
         for path in self._json_files():
             part, prefix = part_of(path)
+            excluded = blacklist.get(part, set())
             with open(path, "rb") as fh:
                 for n, item in enumerate(ijson.items(fh, "data.item", use_float=True)):
                     item_id = item.get("id") if isinstance(item, dict) else None
@@ -79,6 +106,10 @@ class WavcapsConverter(Converter):
                                "_detail": f"{path.name} item {n}: id {item_id!r}"}
                         continue
                     stem = file_stem(item_id.strip())
+                    if item_id.strip() in excluded or stem in excluded:
+                        yield {"source_id": f"{prefix}-{stem}", "_reject": BLACKLISTED,
+                               "_detail": f"{part} id {item_id.strip()} in the WavCaps blacklist"}
+                        continue
                     duration = item.get("duration")
                     yield caption_record(f"{prefix}-{stem}", item.get("caption"), part=part, file_stem=stem,
                                          listed_duration=duration if isinstance(duration, (int, float)) else None)

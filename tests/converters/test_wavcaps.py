@@ -65,3 +65,24 @@ def test_realdata_soundbible_json(tmp_path):
     assert {r["part"] for r in records} == {"SoundBible"}
     summary = run_conversion(make_converter("wavcaps", raw), tmp_path / "c", ShardSettings(partition_size=500))
     assert summary.samples == 0 and dict(summary.rejects) == {"missing media file": 1232}
+
+
+def test_blacklist_leaves_out_eval_overlaps(tmp_path):
+    """WavCaps' own overlap list (FreeSound and AudioSet ids) is applied by default and can be turned off."""
+    raw = tmp_path / "raw"
+    items = {"FreeSound": [{"id": 180913, "caption": "Rain falls.", "duration": 1.0},
+                           {"id": 180914, "caption": "Wind blows.", "duration": 1.0}],
+             "AudioSet_SL": [{"id": "Yabc.wav", "caption": "A dog barks.", "duration": 1.0}]}
+    for part, stem in (("FreeSound", "fsd_final"), ("AudioSet_SL", "as_final")):
+        folder = raw / "json_files" / part
+        folder.mkdir(parents=True)
+        (folder / f"{stem}.json").write_text(json.dumps({"num_captions_per_audio": 1, "data": items[part]}))
+    (raw / "json_files/blacklist").mkdir()
+    (raw / "json_files/blacklist/blacklist_exclude_all_ac.json").write_text(
+        json.dumps({"FreeSound": [180914], "AudioSet": ["Yabc.wav"]}))
+    records = list(make_converter("wavcaps", raw).records())
+    rejected = {r["source_id"]: r["_reject"] for r in records if "_reject" in r}
+    assert rejected == {"fsd-180914": "blacklisted (overlaps an evaluation set)",
+                        "as-Yabc": "blacklisted (overlaps an evaluation set)"}
+    assert [r["source_id"] for r in records if "_reject" not in r] == ["fsd-180913"]
+    assert not any("_reject" in r for r in make_converter("wavcaps", raw, blacklist="none").records())
