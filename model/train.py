@@ -42,6 +42,7 @@ class RunOptions:
     log_every: int = 10
     save_every: int = 0
     precision: str = "bf16"
+    record_keys: bool = False
 
 
 def recipe_modalities(recipe: Any, corpus: Path) -> set[str]:
@@ -161,7 +162,8 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
                          pin_memory=device.type == "cuda")
     steps = planned_steps(recipe, loader, opts.max_steps)
     cfg = TrainConfig(out_dir=opts.out_dir, max_steps=steps, optim=optim_config(recipe, steps),
-                      log_every=opts.log_every, save_every=opts.save_every, precision=opts.precision, seed=opts.seed)
+                      log_every=opts.log_every, save_every=opts.save_every, precision=opts.precision, seed=opts.seed,
+                      record_keys=opts.record_keys)
     snapshot = {**recipe.to_dict(), "corpus": str(corpus), "seed": opts.seed}
     trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log)
     checkpoint = opts.out_dir / "checkpoint.pt"
@@ -199,10 +201,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--save-every", type=int, default=0)
     p.add_argument("--precision", choices=("bf16", "fp16", "fp32"), default="bf16")
+    p.add_argument("--record-keys", action="store_true", help="write the sample keys each rank trained on")
     a = p.parse_args(argv)
     run(a.recipe, RunOptions(out_dir=a.out, corpus=a.corpus, max_steps=a.max_steps, resume=a.resume,
                              workers=a.workers, seed=a.seed, parallel=a.parallel, log_every=a.log_every,
-                             save_every=a.save_every, precision=a.precision))
+                             save_every=a.save_every, precision=a.precision,
+                             record_keys=a.record_keys))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class TrainConfig:
     save_every: int = 0  # optimizer steps between checkpoints; 0 saves only at the end
     precision: str = "bf16"  # autocast dtype on GPU; CPU always runs fp32
     seed: int = 0
+    record_keys: bool = False  # write the sample keys each rank trained on (seen_keys.rank{r}.txt)
 
 
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -127,6 +128,8 @@ class Trainer:
                 loss, count = causal_lm_loss(logits, batch["labels"])
                 (loss / cfg.optim.accum_steps).backward()
                 window[batch["modality"]].append(float(loss.detach()))
+                if cfg.record_keys:
+                    self._record_keys(batch.get("keys", []))
                 samples += batch["input_ids"].size(0)
                 tokens += count
             trainable = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
@@ -164,6 +167,11 @@ class Trainer:
         if self.info.is_main:
             self.save()
         return self.history
+
+    def _record_keys(self, keys: list[str]) -> None:
+        self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cfg.out_dir / f"seen_keys.rank{self.info.rank}.txt", "a", encoding="utf-8") as fh:
+            fh.writelines(f"{self.step}\t{k}\n" for k in keys)
 
     def _append_log(self, record: dict[str, Any]) -> None:
         self.cfg.out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 convert the rest on an executor, then merge the index.
 
 Resume is by partition: a run killed at any point and rerun keeps every committed partition, wipes and redoes
-the others, and ends with exactly the shards and index an uninterrupted run produces.
+the others, and ends with exactly the shards and index an uninterrupted run produces. Repeated source ids are
+rejected during the enumeration, which every run (partitioned or resumed) does in full: see ``dedup``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onellm_data.build.dedup import SeenIds
 from onellm_data.build.executors import Executor, InProcessExecutor
 from onellm_data.build.partition import (
     PartitionResult,
@@ -90,25 +92,42 @@ def _check_committed(corpus: Path, marker: dict[str, Any]) -> None:
 
 
 def iter_partitions(
-    converter: Converter, partition_size: int, dedup: bool = True
+    converter: Converter, partition_size: int, dedup: bool = True, spill_dir: Path | str | None = None
 ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
-    """Yield ``(partition, first_record, records)``; a repeated source id becomes a recorded reject."""
-    seen: set[int] = set()
-    chunk: list[dict[str, Any]] = []
-    position = 0
-    for record in converter.records():
-        if dedup and "_reject" not in record:
-            digest = int.from_bytes(hashlib.blake2b(str(record["source_id"]).encode(), digest_size=8).digest(), "little")
-            if digest in seen:
-                record = {"source_id": record["source_id"], "_reject": "duplicate id"}
-            seen.add(digest)
-        chunk.append(record)
-        position += 1
-        if len(chunk) == partition_size:
-            yield (position - 1) // partition_size, position - len(chunk), chunk
-            chunk = []
-    if chunk:
-        yield (position - 1) // partition_size, position - len(chunk), chunk
+    """Yield ``(partition, first_record, records)``; a repeated source id becomes a recorded reject.
+
+    The first record with a given ``source_id`` is kept and every later one becomes ``"duplicate id"`` (records
+    that are already rejects are neither checked nor remembered). Decisions are taken on the whole stream before
+    partitions are cut, so they do not depend on the executor, on ``shard_of`` or on what a resumed run skips.
+    The seen ids live in a compact exact structure (``dedup.SeenIds``) that spills them to ``spill_dir``.
+    """
+    seen = SeenIds(spill_dir) if dedup else None
+    try:
+        chunk: list[dict[str, Any]] = []
+        position = 0
+        for record in converter.records():
+            chunk.append(record)
+            position += 1
+            if len(chunk) == partition_size:
+                yield (position - 1) // partition_size, position - len(chunk), _reject_repeats(seen, chunk)
+                chunk = []
+        if chunk:
+            yield (position - 1) // partition_size, position - len(chunk), _reject_repeats(seen, chunk)
+    finally:
+        if seen is not None:
+            seen.close()
+
+
+def _reject_repeats(seen: SeenIds | None, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace, in place, each record whose source id was seen before (in stream order) by a duplicate reject."""
+    if seen is None:
+        return chunk
+    checked = [i for i, record in enumerate(chunk) if "_reject" not in record]
+    repeated = seen.check_and_add([str(chunk[i]["source_id"]) for i in checked])
+    for i, dup in zip(checked, repeated):
+        if dup:
+            chunk[i] = {"source_id": chunk[i]["source_id"], "_reject": "duplicate id"}
+    return chunk
 
 
 def run_conversion(
@@ -139,7 +158,8 @@ def run_conversion(
     summary = ConversionSummary(converter.source)
 
     def tasks() -> Iterator[PartitionTask]:
-        for partition, first, records in iter_partitions(converter, settings.partition_size, dedup):
+        spill = parts_dir(corpus, converter.source)
+        for partition, first, records in iter_partitions(converter, settings.partition_size, dedup, spill):
             summary.records += len(records)
             if shard_of is not None and partition % shard_of[1] != shard_of[0]:
                 continue

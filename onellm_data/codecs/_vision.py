@@ -71,8 +71,11 @@ def random_resized_crop_params(width: int, height: int, generator: torch.Generat
 
 
 def crop_resize(img: Image.Image, box: tuple[int, int, int, int], size: int = SIZE) -> Image.Image:
+    """Crop ``box`` = (top, left, h, w), then resize to ``size`` × ``size`` bicubic, as torchvision's
+    ``resized_crop`` on a PIL image (resizing with PIL's ``box=`` instead would let the filter read pixels
+    outside the crop and differ by up to ~15 levels at the edges)."""
     top, left, h, w = box
-    return img.resize((size, size), Image.BICUBIC, box=(left, top, left + w, top + h))
+    return img.crop((left, top, left + w, top + h)).resize((size, size), Image.BICUBIC)
 
 
 def train_image(img: Image.Image, generator: torch.Generator | None) -> torch.Tensor:

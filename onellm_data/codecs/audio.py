@@ -12,6 +12,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from onellm_data.codecs._detail import exc_detail
 from onellm_data.codecs.fbank import kaldi_fbank
 from onellm_data.codecs.image import read_source
 from onellm_data.errors import CodecError
@@ -31,7 +32,7 @@ def read_waveform(data: bytes) -> tuple[np.ndarray, int]:
     try:
         wav, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise CodecError("undecodable audio", str(exc)[:200]) from exc
+        raise CodecError("undecodable audio", exc_detail(exc)) from exc
     if wav.shape[0] == 0:
         raise CodecError("audio has no samples")
     if not np.isfinite(wav).all():

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from onellm_data.codecs._vision import crop_resize, eval_image, normalize, random_resized_crop_params, to_tensor
-from onellm_data.codecs.image import open_image, prepare_image, read_source
+from onellm_data.codecs.image import open_image, prepare_image, read_source, to_rgb
 from onellm_data.errors import CodecError
 
 KINDS = ("depth", "normal")
@@ -64,7 +64,7 @@ def map_as_rgb(img: Image.Image) -> Image.Image:
 
 def decode_map_pair(image_data: bytes, map_data: bytes, train: bool = False,
                     generator: torch.Generator | None = None) -> torch.Tensor:
-    rgb = open_image(image_data).convert("RGB")
+    rgb = to_rgb(open_image(image_data))
     m = map_as_rgb(open_image(map_data, "map"))
     if m.size != rgb.size:
         m = m.resize(rgb.size, Image.BICUBIC)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
 VOXELS = 15724
@@ -30,7 +31,7 @@ def _load_nifti(path: Path) -> np.ndarray:
     try:
         return np.asarray(nib.load(path).get_fdata(dtype=np.float32))
     except Exception as exc:  # nibabel raises many types (ImageFileError, zlib, EOFError) for broken files
-        raise CodecError("undecodable NIfTI volume", f"{path.name}: {exc}"[:200]) from exc
+        raise CodecError("undecodable NIfTI volume", f"{path.name}: {exc_detail(exc)}") from exc
 
 
 def roi_mask(mask: Path | str | np.ndarray) -> np.ndarray:
@@ -62,7 +63,7 @@ def _read(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None) ->
             try:
                 arr = np.load(path, allow_pickle=False)
             except (ValueError, OSError, EOFError) as exc:
-                raise CodecError("undecodable fmri array", str(exc)[:200]) from exc
+                raise CodecError("undecodable fmri array", exc_detail(exc)) from exc
     if arr.ndim >= 3:
         if mask is None:
             raise CodecError("fMRI volume needs an ROI mask", f"shape {arr.shape}")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
 RATE = 200.0
@@ -41,13 +42,21 @@ class ImuRecording:
         return float(self.timestamps_ms[-1]) / 1000.0 + 1.0 / RATE
 
 
+GAP_FACTOR = 2.5  # an interval this many times the typical one is a gap in the recording, not jitter
+
+
 def _estimated_rate(ts_ms: np.ndarray) -> float:
-    span = float(ts_ms[-1] - ts_ms[0])
-    return (len(ts_ms) - 1) * 1000.0 / span if span > 0 else 0.0
+    """Samples per second from the median interval: a gap in the recording must not lower the estimate (a mean
+    over the span would, and resampling at that rate would stretch the whole signal in time)."""
+    steps = np.diff(ts_ms)
+    steps = steps[steps > 0]
+    return 1000.0 / float(np.median(steps)) if len(steps) else 0.0
 
 
 def _to_200hz(data: np.ndarray, ts_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Resample [6, T] to 200 Hz; recordings already at 200 Hz (within 0.5%) are kept sample for sample."""
+    """Resample [6, T] to 200 Hz; recordings already at 200 Hz (within 0.5%) are kept sample for sample. Each
+    stretch between gaps is resampled on its own and keeps its start time, so gaps stay gaps (and windows over
+    them are rejected) instead of being closed up."""
     rate = _estimated_rate(ts_ms)
     if rate <= 0:
         raise CodecError("IMU recording has no time span", f"{len(ts_ms)} samples")
@@ -55,9 +64,13 @@ def _to_200hz(data: np.ndarray, ts_ms: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return data.astype(np.float32), ts_ms.astype(np.float64), rate
     import soxr  # librosa's resampler: band-limited, so gyro spikes do not alias
 
-    out = soxr.resample(np.ascontiguousarray(data.T, dtype=np.float64), rate, RATE, quality="HQ").T
-    ts = ts_ms[0] + np.arange(out.shape[1], dtype=np.float64) * (1000.0 / RATE)
-    return out.astype(np.float32), ts, rate
+    breaks = np.flatnonzero(np.diff(ts_ms) > GAP_FACTOR * 1000.0 / rate) + 1
+    parts, times = [], []
+    for seg, seg_ts in zip(np.split(data, breaks, axis=1), np.split(ts_ms, breaks)):
+        out = soxr.resample(np.ascontiguousarray(seg.T, dtype=np.float64), rate, RATE, quality="HQ").T
+        parts.append(out)
+        times.append(seg_ts[0] + np.arange(out.shape[1], dtype=np.float64) * (1000.0 / RATE))
+    return np.concatenate(parts, axis=1).astype(np.float32), np.concatenate(times), rate
 
 
 def _from_columns(ts: np.ndarray, channels: np.ndarray) -> ImuRecording:
@@ -77,10 +90,10 @@ def _read_csv(path: Path) -> ImuRecording:
 
     try:
         frame = pd.read_csv(path, usecols=[TIME_COLUMN, *CHANNELS])
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:  # before ValueError: subclasses
+        raise CodecError("unreadable IMU CSV", exc_detail(exc)) from exc
     except ValueError as exc:  # a missing column
-        raise CodecError("IMU CSV lacks required columns", str(exc)[:200]) from exc
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CodecError("unreadable IMU CSV", str(exc)[:200]) from exc
+        raise CodecError("IMU CSV lacks required columns", exc_detail(exc)) from exc
     values = frame[[TIME_COLUMN, *CHANNELS]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     return _from_columns(values[:, 0], values[:, 1:])
 
@@ -93,7 +106,7 @@ def _read_npy(path: Path) -> ImuRecording:
         data = np.load(path, allow_pickle=False)
         ts = np.load(ts_path, allow_pickle=False).astype(np.float64).reshape(-1)
     except (ValueError, OSError, EOFError) as exc:
-        raise CodecError("unreadable IMU array", str(exc)[:200]) from exc
+        raise CodecError("unreadable IMU array", exc_detail(exc)) from exc
     if data.ndim != 2 or data.shape[0] != 6:
         raise CodecError("IMU array must be [6, T]", f"shape {data.shape}")
     if data.shape[1] != ts.shape[0]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
 NUM_POINTS = 8192
@@ -20,15 +21,26 @@ MESH_EXTS = {"obj", "off", "stl", "glb", "gltf"}
 
 
 def farthest_point_sample(xyz: np.ndarray, k: int) -> np.ndarray:
-    """Indices of ``k`` points chosen greedily farthest from those already chosen, starting at point 0."""
+    """Indices of ``k`` points chosen greedily farthest from those already chosen, starting at point 0 (ties go
+    to the lowest index). Squared distances in float64, per coordinate into preallocated buffers: about ten times
+    faster than an ``einsum`` over [N, 3] rows, with the same sums."""
     n = xyz.shape[0]
+    if not 0 < k <= n:
+        raise ValueError(f"cannot choose {k} of {n} points")
+    pts = np.asarray(xyz, dtype=np.float64)
+    cols = [np.ascontiguousarray(pts[:, j]) for j in range(3)]
     chosen = np.empty(k, dtype=np.int64)
     dist = np.full(n, np.inf, dtype=np.float64)
-    pts = xyz.astype(np.float64)
+    d, t = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64)
     current = 0
     for i in range(k):
         chosen[i] = current
-        d = np.einsum("ij,ij->i", pts - pts[current], pts - pts[current])
+        np.subtract(cols[0], cols[0][current], out=d)
+        np.multiply(d, d, out=d)
+        for c in cols[1:]:
+            np.subtract(c, c[current], out=t)
+            np.multiply(t, t, out=t)
+            np.add(d, t, out=d)
         np.minimum(dist, d, out=dist)
         current = int(np.argmax(dist))
     return chosen
@@ -46,20 +58,22 @@ def _from_array(arr: np.ndarray) -> np.ndarray:
 
 
 def _open3d_read(path: Path, ext: str) -> np.ndarray:
+    """A mesh (a .ply with faces too) is sampled on its surface (2 × 8192 points, seeded, so reproducible; FPS
+    then picks 8192); a cloud, or a mesh without faces, gives its points."""
     import open3d as o3d
 
-    cloud = o3d.io.read_point_cloud(str(path)) if ext in ("ply", "pcd", "xyz", "pts") else None
-    if cloud is None or len(cloud.points) == 0:
-        mesh = o3d.io.read_triangle_mesh(str(path))
-        if len(mesh.triangles) == 0:
-            if len(mesh.vertices) == 0:
+    mesh = o3d.io.read_triangle_mesh(str(path)) if ext == "ply" or ext in MESH_EXTS else None
+    if mesh is not None and len(mesh.triangles) > 0:
+        o3d.utility.random.seed(0)  # surface sampling must be reproducible
+        cloud = mesh.sample_points_uniformly(number_of_points=NUM_POINTS * 2)
+    else:
+        cloud = o3d.io.read_point_cloud(str(path)) if ext in ("ply", "pcd", "xyz", "pts") else None
+        if cloud is None or len(cloud.points) == 0:
+            if mesh is None or len(mesh.vertices) == 0:
                 raise CodecError("point cloud has no points", str(path))
             cloud = o3d.geometry.PointCloud(mesh.vertices)
             if mesh.has_vertex_colors():
                 cloud.colors = mesh.vertex_colors
-        else:
-            o3d.utility.random.seed(0)  # surface sampling must be reproducible
-            cloud = mesh.sample_points_uniformly(number_of_points=NUM_POINTS * 2)
     xyz = np.asarray(cloud.points, dtype=np.float64)
     if cloud.has_colors():
         return np.concatenate([xyz, np.asarray(cloud.colors, dtype=np.float64)], axis=1)
@@ -87,7 +101,7 @@ def load_points(src: Path | np.ndarray | str) -> np.ndarray:
     except CodecError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is an undecodable file
-        raise CodecError("undecodable point cloud", f"{path.name}: {str(exc)[:200]}") from exc
+        raise CodecError("undecodable point cloud", f"{path.name}: {exc_detail(exc)}") from exc
     raise CodecError("unsupported point cloud format", ext)
 
 
@@ -124,7 +138,7 @@ def read_npy(data: bytes, what: str) -> np.ndarray:
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise CodecError(f"undecodable {what} array", str(exc)[:200]) from exc
+        raise CodecError(f"undecodable {what} array", exc_detail(exc)) from exc
 
 
 def pc_norm(points: torch.Tensor) -> torch.Tensor:

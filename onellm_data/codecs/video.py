@@ -1,17 +1,28 @@
-"""Video codec. Conversion keeps the original container after decord opens it and decodes its first and last
-frames; loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips with evenly spaced starts, the first frame
-of each, short side scaled to 224, CLIP-normalised, and 3 spatial crops (start, centre, end of the long side)."""
+"""Video codec. Conversion keeps the original container after decord opens it and decodes the frames loading
+will use (and the last one); loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips with evenly spaced
+starts, the first frame of each, short side scaled to 224, CLIP-normalised, and 3 spatial crops (start, centre,
+end of the long side). The arithmetic is pytorchvideo's (``ConstantClipsPerVideoSampler``, ``EncodedVideoDecord
+.get_clip``, ``ShortSideScale``, ImageBind's ``SpatialCrop``), so the frames and pixels are the ones OneLLM's loader
+produces.
+
+AVI files are opened from a temporary file, not from memory: decord 0.6 crashes the process (SIGSEGV) opening an
+AVI without a complete index (a truncated download) from a file-like object, but reads it from a path."""
 
 from __future__ import annotations
 
 import io
+import math
+import os
+import struct
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from onellm_data.codecs._detail import exc_detail
 from onellm_data.codecs._vision import CLIP_MEAN, CLIP_STD, SIZE
 from onellm_data.codecs.image import read_source
 from onellm_data.errors import CodecError
@@ -20,23 +31,63 @@ from onellm_data.schema import VIDEO_EXTS
 CLIPS, CLIP_SECONDS, CROPS = 5, 1.0, 3
 
 
+def _is_avi(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"AVI "
+
+
+def avi_declared_frames(data: bytes) -> int | None:
+    """``dwTotalFrames`` of an AVI's main header (``avih``), or None where there is none to read."""
+    pos = data.find(b"avih", 12, 4096)
+    if pos < 0 or len(data) < pos + 28:
+        return None
+    return struct.unpack_from("<I", data, pos + 24)[0]
+
+
 def open_video(data: bytes):
     import decord
 
     if not data:
         raise CodecError("empty video")
     try:
-        reader = decord.VideoReader(io.BytesIO(data), num_threads=1)
+        if _is_avi(data):
+            fd, tmp = tempfile.mkstemp(suffix=".avi", prefix="onellm-video-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                try:
+                    reader = decord.VideoReader(tmp, num_threads=1)
+                except (decord.DECORDError, RuntimeError, ValueError) as exc:
+                    raise CodecError("undecodable video", exc_detail(exc, replace={tmp: f"{len(data)} bytes"})) from exc
+            finally:
+                os.unlink(tmp)  # decord holds the file open; POSIX keeps it readable until then
+        else:
+            reader = decord.VideoReader(io.BytesIO(data), num_threads=1)
+    except CodecError:
+        raise
     except (decord.DECORDError, RuntimeError, ValueError) as exc:
-        raise CodecError("undecodable video", str(exc)[:200]) from exc
+        raise CodecError("undecodable video", exc_detail(exc)) from exc
     if len(reader) == 0:
         raise CodecError("video has no frames")
     return reader
 
 
-def prepare_video(src: Path | bytes | str, ext: str | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+def _fps(reader) -> float:
+    fps = float(reader.get_avg_fps())
+    if not fps > 0 or not math.isfinite(fps):
+        raise CodecError("video has no frame rate")
+    return fps
+
+
+def _frames(reader, idx: list[int]):
     import decord
 
+    try:
+        return reader.get_batch(idx).asnumpy()
+    except (decord.DECORDError, RuntimeError, IndexError, ValueError) as exc:
+        raise CodecError("undecodable video frames", exc_detail(exc)) from exc
+
+
+def prepare_video(src: Path | bytes | str, ext: str | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
     if ext is None:
         if isinstance(src, (bytes, bytearray)):
             raise ValueError("prepare_video needs ext= for raw bytes")
@@ -46,42 +97,45 @@ def prepare_video(src: Path | bytes | str, ext: str | None = None) -> tuple[dict
     data = read_source(src)
     reader = open_video(data)
     n = len(reader)
-    try:
-        first = reader[0].asnumpy()
-        reader[n - 1].asnumpy()
-    except (decord.DECORDError, RuntimeError, IndexError) as exc:
-        raise CodecError("undecodable video frames", str(exc)[:200]) from exc
-    fps = float(reader.get_avg_fps()) or 0.0
-    if fps <= 0:
-        raise CodecError("video has no frame rate")
-    height, width = first.shape[:2]
+    fps = _fps(reader)
+    declared = avi_declared_frames(data) if _is_avi(data) else None
+    if declared is not None and n < declared:  # decord plays what is there; a cut download is not a sample
+        raise CodecError("truncated video", f"{n} of {declared} frames readable")
+    # The frames decode_video will read, and the last one: a sample that converts also loads.
+    idx = sorted(set(clip_frame_indices(n, fps)) | {n - 1})
+    frames = _frames(reader, idx)
+    height, width = frames.shape[1:3]
     meta = {"duration": round(n / fps, 4), "fps": round(fps, 4), "width": int(width), "height": int(height),
             "num_frames": int(n)}
     return {ext: data}, meta
 
 
-def clip_frame_indices(num_frames: int, fps: float, clips: int = CLIPS, clip_seconds: float = CLIP_SECONDS) -> list[int]:
-    """First frame of each of ``clips`` clips whose starts are evenly spaced over [0, duration - clip]."""
-    duration = num_frames / fps
-    span = max(duration - clip_seconds, 0.0)
-    starts = [span * k / (clips - 1) for k in range(clips)] if clips > 1 else [0.0]
-    return [min(int(round(s * fps)), num_frames - 1) for s in starts]
+def clip_frame_indices(num_frames: int, fps: float, clips: int = CLIPS,
+                       clip_seconds: float = CLIP_SECONDS) -> list[int]:
+    """First frame of each of ``clips`` clips whose starts are evenly spaced over [0, duration - clip]:
+    start_k = k · max(duration − clip, 0) / (clips − 1) (exact fractions, as pytorchvideo's
+    ``ConstantClipsPerVideoSampler``), and the clip's first frame is ``ceil(fps · start_k)`` (as
+    ``EncodedVideoDecord.get_clip``: the first frame at or after the start), with duration = frames / fps."""
+    duration = float(num_frames) / float(fps)
+    span = Fraction(max(duration - clip_seconds, 0))
+    step = span / max(clips - 1, 1)
+    return [min(math.ceil(fps * float(step * k)), num_frames - 1) for k in range(clips)]
 
 
 def short_side_scale(frames: torch.Tensor, size: int = SIZE) -> torch.Tensor:
-    """[T, 3, H, W] → short side ``size`` (bilinear, aspect kept)."""
+    """[T, 3, H, W] → short side ``size`` (bilinear, aspect kept), pytorchvideo's ``short_side_scale``."""
     h, w = frames.shape[-2:]
     if w < h:
-        new = (int(np.floor(h * size / w)), size)
+        new = (int(math.floor((float(h) / w) * size)), size)
     else:
-        new = (size, int(np.floor(w * size / h)))
+        new = (size, int(math.floor((float(w) / h) * size)))
     return F.interpolate(frames, size=new, mode="bilinear", align_corners=False)
 
 
 def spatial_crops(frames: torch.Tensor, size: int = SIZE) -> list[torch.Tensor]:
-    """Three ``size`` crops along the long side: start, centre, end."""
+    """Three ``size`` crops along the long side: start, centre (offset rounded up), end; ``uniform_crop``."""
     h, w = frames.shape[-2:]
-    y, x = (h - size) // 2, (w - size) // 2
+    y, x = int(math.ceil((h - size) / 2)), int(math.ceil((w - size) / 2))
     if h > w:
         offsets = [(0, x), (y, x), (h - size, x)]
     else:
@@ -92,8 +146,8 @@ def spatial_crops(frames: torch.Tensor, size: int = SIZE) -> list[torch.Tensor]:
 def decode_video(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     """[15, 3, 224, 224], clip-major (clip 0 crops 0..2, clip 1 crops 0..2, ...); the same in train and eval."""
     reader = open_video(data)
-    idx = clip_frame_indices(len(reader), float(reader.get_avg_fps()) or 25.0)
-    frames = torch.from_numpy(reader.get_batch(idx).asnumpy()).permute(0, 3, 1, 2).float().div_(255.0)
+    idx = clip_frame_indices(len(reader), _fps(reader))
+    frames = torch.from_numpy(_frames(reader, idx)).permute(0, 3, 1, 2).float().div_(255.0)
     frames = short_side_scale(frames)
     frames = (frames - CLIP_MEAN) / CLIP_STD
     crops = spatial_crops(frames)  # each [5, 3, 224, 224]

@@ -122,14 +122,19 @@ def test_bad_init_from_is_a_clear_error(tmp_path, corpus):
 
 @pytest.mark.slow
 def test_torchrun_two_processes_ddp(tmp_path, corpus):
-    path = recipe(tmp_path / "r.yaml", corpus, ALL, steps=3)
+    # 12 image samples = 3 steps × 2 ranks × batch 2: one pass, so the ranks' keys must be disjoint and cover all
+    path = recipe(tmp_path / "r.yaml", corpus, ALL[:1], steps=3)
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "model.train", str(path),
-                           "--out", str(tmp_path / "out"), "--workers", "0", "--log-every", "1"],
+                           "--out", str(tmp_path / "out"), "--workers", "0", "--log-every", "1", "--record-keys"],
                           capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es)" in proc.stdout
     log = [json.loads(line) for line in (tmp_path / "out" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
     assert (tmp_path / "out" / "model.pt").is_file()
+    seen = [[line.split("\t")[1] for line in (tmp_path / "out" / f"seen_keys.rank{r}.txt").read_text().splitlines()]
+            for r in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 6 and not set(seen[0]) & set(seen[1])
+    assert len(set(seen[0]) | set(seen[1])) == 12

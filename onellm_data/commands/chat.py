@@ -1,0 +1,79 @@
+"""``onellm-data chat``: one question about one media file, answered by a trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def chat(
+        media: Annotated[str, typer.Argument(
+            metavar="MEDIA", help="Media file: the image, video, audio, point cloud, fMRI .npy; the RGB image for "
+                                  "depth/normal (with --map); the IMU recording (with --window). '-' with --modality "
+                                  "text.")],
+        question: Annotated[str, typer.Argument(
+            metavar="QUESTION", help="The question (placeholders like <image> are not needed).")],
+        weights: Annotated[Path, typer.Option(help="model.pt written by `onellm-data train` (or its output "
+                                                   "directory), or OneLLM's consolidated.00-of-01.pth.")],
+        modality: Annotated[str, typer.Option(help="image, video, audio, point, depth, normal, imu, fmri, or "
+                                                   "text.")],
+        map_path: Annotated[Optional[Path], typer.Option("--map", help="Depth or normal map paired with the RGB "
+                                                                      "image.")] = None,
+        window: Annotated[Optional[tuple[float, float]], typer.Option(
+            help="IMU window START END in seconds (2 s, as OneLLM's IMU tokenizer takes 400 samples at 200 Hz).")
+        ] = None,
+        tokenizer: Annotated[Optional[Path], typer.Option(
+            help="SentencePiece tokenizer.model (default: next to the weights, else the bundled demo tokenizer "
+                 "for a tiny-vocabulary model).")] = None,
+        preset: Annotated[Optional[str], typer.Option(
+            help="Model preset for OneLLM's release file (default onellm-7b); our model.pt carries its config.")
+        ] = None,
+        max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length limit in tokens.")] = 128,
+        temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy (default); OneLLM's demo used 0.1.")
+        ] = 0.0,
+        top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus mass when sampling (demo: 0.75).")
+        ] = 1.0,
+        seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
+        device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+        dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object (answer, raw decoded text, "
+                                                             "token counts) instead of the answer alone.")] = False,
+    ) -> None:
+        """Answer one question about one input, through the same codecs and conversation template as training."""
+        from model.checkpoint import CheckpointError
+        from model.evaluate import DecodeSettings, ModelAnswerer
+        from model.inference import load_inference
+        from model.media import MediaInput, check_input
+        from onellm_data.errors import OnellmDataError
+
+        try:
+            if modality == "text":
+                if media not in ("-", ""):
+                    raise OnellmDataError("--modality text takes no media: pass '-' as MEDIA")
+                item = None
+            else:
+                item = MediaInput(modality, Path(media), map_path=map_path,
+                                  window=tuple(window) if window is not None else None)
+                check_input(item)
+            loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
+            answerer = ModelAnswerer(loaded.model, loaded.tokenizer,
+                                     DecodeSettings(max_new_tokens, temperature, top_p, seed, stop_at_separator=False))
+            answer = answerer.ask(item, question)
+        except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        if as_json:
+            typer.echo(json.dumps({"modality": modality, "media": None if item is None else str(item.path),
+                                   "question": question, "answer": answer.text, "raw": answer.raw,
+                                   "new_tokens": answer.new_tokens, "prompt_tokens": answer.prompt_tokens},
+                                  ensure_ascii=False))
+        else:
+            typer.echo(answer.text)
