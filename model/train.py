@@ -184,7 +184,8 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
     if info.is_main:
         save_model(model, opts.out_dir / MODEL_FILE)
         (opts.out_dir / STAGE_FILE).write_text(json.dumps(
-            {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned)}, indent=1) + "\n")
+            {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned),
+             "tokenizer": str(Path(recipe.tokenizer).resolve())}, indent=1) + "\n")
     return summary
 
 

@@ -195,7 +195,9 @@ def finalize(corpus: Path) -> dict[str, int]:
     root = index_dir(corpus) / PARTS_DIR
     counts: dict[str, int] = {}
     for table in TABLES:
-        files = sorted(root.glob(f"*/*.{table}.parquet"), key=lambda p: (p.parent.name, p.name))
+        files = sorted((f for f in root.glob(f"*/*.{table}.parquet")
+                        if (f.parent / f"{f.name.split('.', 1)[0]}.commit.json").is_file()),  # committed only
+                       key=lambda p: (p.parent.name, p.name))
         pieces = [pq.read_table(f, schema=SCHEMAS[table]) for f in files]
         merged = pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
         if table == "samples" and merged.num_rows:

@@ -74,3 +74,14 @@ def test_rebuild_index_reproduces_the_index(corpus):
     assert verify(corpus).ok
     # Rejects are not in the tars: they survive only while their index parts do.
     assert len(pd.read_parquet(corpus / "index/rejects.parquet")) == 0 and len(before["rejects"]) == 4
+
+
+def test_index_merge_leaves_out_uncommitted_partitions(corpus):
+    from onellm_data.index import finalize, read_table
+
+    out = corpus
+    total = read_table(out, "samples").num_rows
+    markers = sorted((out / "index/parts/demo").glob("*.commit.json"))
+    assert len(markers) >= 2
+    markers[0].unlink()  # as if that partition had not finished
+    assert finalize(out)["samples"] < total

@@ -134,7 +134,11 @@ def register(app: typer.Typer) -> None:
 
         names = sorted(sample_sources()) if sources == "all" else [s for s in sources.split(",") if s]
         if sample:
-            generate_sample_raw(raw_root, names)
+            try:
+                generate_sample_raw(raw_root, names)
+            except FileExistsError as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from exc
         settings = ShardSettings(max_count, 1 << 30, partition_size, str(tokenizer) if tokenizer else None)
         try:
             summaries = convert_sources([(n, raw_root / n) for n in names], out, settings, workers, executor,

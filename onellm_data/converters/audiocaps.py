@@ -50,7 +50,10 @@ class AudiocapsConverter(Converter):
     modalities: ClassVar[tuple[str, ...]] = ("audio",)
 
     def records(self) -> Iterator[dict[str, Any]]:
-        for split in str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(","):
+        splits = str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(",")
+        if not any((self.raw / f"{s}.csv").is_file() for s in splits):
+            raise FileNotFoundError(f"no AudioCaps CSV under {self.raw} (expected {', '.join(s + '.csv' for s in splits)})")
+        for split in splits:
             path = self.raw / f"{split}.csv"
             if not path.is_file():
                 continue

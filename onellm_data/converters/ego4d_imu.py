@@ -23,8 +23,9 @@ class Ego4dImuConverter(Converter):
                                              "annotation_uid": ...}, ...]}}}
         v2/imu/{video_uid}.csv           Ego4D IMU: canonical_timestamp_ms, accl_x..z, gyro_x..z
           or processed_imu/{video_uid}.npy + {video_uid}_timestamps.npy   (imu2clip extract_imu.py)
-        window_idx_train.json | *.csv    optional imu2clip window index (window_start, window_end,
-                                         video_uid, narration_uid, text) used instead of narration.json
+        window_idx_train.json            optional imu2clip window index (window_start, window_end,
+                                         video_uid, narration_uid, text), read when narration.json is absent;
+                                         an imu2clip split CSV is read with ``-o windows=FILE.csv``
 
     Rules follow imu2clip (see ``converters/_ego4d.py``). Options: ``narrations``, ``windows``, ``imu_dir``,
     ``narration_pass`` (``narration_pass_1``), ``subset``, ``seed``.

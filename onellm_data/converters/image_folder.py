@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters._img2dataset import caption_problem, caption_record, caption_sample
+from onellm_data.converters._annotations import safe_relpath
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.schema import Sample
@@ -81,7 +82,11 @@ class ImageFolderConverter(Converter):
                 yield {"source_id": f"{listing.name}:{lineno}", "_reject": "malformed annotation row",
                        "_detail": "no image file named"}
                 continue
-            rel = Path(file.strip())
+            rel = safe_relpath(file)
+            if rel is None:  # an absolute path or a ../ escape would read outside the raw folder
+                yield {"source_id": f"{listing.name}:{lineno}", "_reject": "malformed annotation row",
+                       "_detail": f"image path outside the raw folder: {file.strip()[:150]}"}
+                continue
             yield caption_record(rel.with_suffix("").as_posix(), _pick(row, CAPTION_COLUMNS), file=rel.as_posix())
 
     def convert(self, record: dict[str, Any]) -> Sample:

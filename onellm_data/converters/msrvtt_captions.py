@@ -58,6 +58,8 @@ class MsrvttCaptionsConverter(Converter):
 
     def records(self) -> Iterator[dict[str, Any]]:
         names = str(self.options.get("files", ",".join(DEFAULT_FILES))).split(",")
+        if not any((self.raw / n).is_file() for n in names):
+            raise FileNotFoundError(f"no MSR-VTT annotation file under {self.raw} (expected one of {', '.join(names)})")
         for name in names:
             path = self.raw / name
             if not path.is_file():

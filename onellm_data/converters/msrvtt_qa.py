@@ -38,7 +38,10 @@ class MsrvttQaConverter(Converter):
     modalities: ClassVar[tuple[str, ...]] = ("video",)
 
     def records(self) -> Iterator[dict[str, Any]]:
-        for split in str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(","):
+        splits = str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(",")
+        if not any((self.raw / f"{s}_qa.json").is_file() for s in splits):
+            raise FileNotFoundError(f"no MSRVTT-QA file under {self.raw} (expected {', '.join(s + '_qa.json' for s in splits)})")
+        for split in splits:
             path = self.raw / f"{split}_qa.json"
             if not path.is_file():
                 continue

@@ -35,6 +35,10 @@ def generate_sample_raw(root: Path, sources: list[str] | None = None) -> dict[st
         target = root / name
         done = target / ".generated"
         if not done.exists():
+            if target.is_dir() and any(target.iterdir()):
+                # A real download lives here: never write sample files over it.
+                raise FileExistsError(f"{target} holds files that are not a generated sample; "
+                                      "use another --raw-root for the bundled samples")
             target.mkdir(parents=True, exist_ok=True)
             fn(target)
             done.write_text("ok\n")

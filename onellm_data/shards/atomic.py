@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +18,33 @@ from onellm_data.errors import CorpusError
 TMP_PREFIX = ".tmp-"
 
 
+HOST = socket.gethostname().replace("+", "_")
+
+
 def tmp_path_for(path: Path) -> Path:
-    """The temporary sibling a file is written to before its atomic rename."""
-    return path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
+    """The temporary sibling a file is written to before its atomic rename, named by host and process so that
+    a cleanup never deletes files that a live process on any machine sharing the corpus is still writing."""
+    return path.with_name(f"{TMP_PREFIX}{HOST}+{os.getpid()}-{path.name}")
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process that owns temporary file ``name`` may still be writing it."""
+    rest = name[len(TMP_PREFIX):]
+    host, sep, tail = rest.partition("+")
+    if not sep:  # no host in the name: another tool's file, or a dedup spill (anonymous, never on disk by name)
+        return False
+    if host != HOST:
+        return True  # another machine's process: only a rerun of that partition may remove it
+    pid = tail.split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def disk_error(path: Path | str, exc: OSError) -> CorpusError:
@@ -102,10 +127,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def remove_stale_tmp(directory: Path) -> int:
-    """Delete temporary files left by a killed run; returns how many were removed."""
+    """Delete temporary files left by killed runs on this machine (files of live processes, and of other
+    machines, are left alone); returns how many were removed."""
     removed = 0
     if directory.is_dir():
         for stale in directory.rglob(f"{TMP_PREFIX}*"):
+            if _writer_alive(stale.name):
+                continue
             with contextlib.suppress(OSError):
                 stale.unlink()
                 removed += 1

@@ -153,3 +153,17 @@ def test_resume_after_sigkill_gives_identical_output(jsonl_raw, tmp_path, kill_p
         assert summary.partitions_skipped >= 1
     assert tree_bytes(corpus) == tree_bytes(tmp_path / "reference")
     assert verify(corpus).ok
+
+
+def test_build_sample_never_overwrites_real_raw_data(tmp_path):
+    from typer.testing import CliRunner
+
+    from onellm_data.cli import app
+
+    real = tmp_path / "raw" / "coco_captions" / "annotations" / "captions_train2017.json"
+    real.parent.mkdir(parents=True)
+    real.write_text('{"images": [], "annotations": []}')
+    result = CliRunner().invoke(app, ["build", "--sample", "--sources", "coco_captions", "--raw-root",
+                                      str(tmp_path / "raw"), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "not a generated sample" in result.output
+    assert real.read_text() == '{"images": [], "annotations": []}'
