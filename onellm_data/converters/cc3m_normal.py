@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from onellm_data.converters._maps import (
-    caption_turns,
-    cc3m_caption,
-    cc3m_records,
-    find_map,
-    mirrored_map_dir,
-    pair_members,
-)
-from onellm_data.converters.base import Converter
-from onellm_data.errors import RejectError
-from onellm_data.schema import Sample, make_key
+from onellm_data.converters.cc3m_depth import Cc3mDepthConverter
 
 
-class Cc3mNormalConverter(Converter):
-    """CC3M image + normal map + caption → ``<normal>`` / caption alignment samples.
-
-    Raw layout, either OneLLM's alignment list or img2dataset's folder output::
-
-        cc3m.csv                              caption<TAB>url header; url = .../cc3m/00000/000000001.jpg
-        cc3m/00000/000000001.jpg (+ .txt caption or .json {"caption": ...}, as img2dataset writes them)
-        cc3m_normal/00000/000000001.png       mirrored path (the same file name, or the same stem as .png)
-
-    Options: ``csv`` (``cc3m.csv``; used when present), ``images`` (``cc3m``).
-    """
+class Cc3mNormalConverter(Cc3mDepthConverter):
+    """CC3M image + normal map + caption → ``<normal>`` / caption alignment samples: the depth converter's
+    layout with ``cc3m_normal/`` mirroring ``cc3m/`` (RGB normal PNGs)."""
 
     name: ClassVar[str] = "cc3m_normal"
     modalities: ClassVar[tuple[str, ...]] = ("normal",)
     kind: ClassVar[str] = "normal"
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        yield from cc3m_records(self.raw, self.options)
-
-    def convert(self, record: dict[str, Any]) -> Sample:
-        image, map_guess = mirrored_map_dir(self.raw, record["image"], self.options.get("images", "cc3m"), self.kind)
-        if not image.is_file():
-            raise RejectError("missing media file", str(image))
-        conversations = caption_turns(self.kind, cc3m_caption(image, record))
-        members, meta = pair_members(image, find_map(map_guess.parent, Path(map_guess.name)), self.kind)
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality=self.kind,
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=members,
-            meta={**meta, "task": "caption"},
-        )
