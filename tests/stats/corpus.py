@@ -11,6 +11,7 @@ import numpy as np
 
 from onellm_data.build import ShardSettings, run_conversion
 from onellm_data.converters.jsonl import JsonlConverter
+from onellm_data.build.partition import marker_path
 from onellm_data.index import finalize, part_path, to_table, write_table
 from tests.conftest import write_jsonl_source
 
@@ -80,6 +81,8 @@ def add_synthetic_parts(corpus: Path, seed: int = 0) -> Synthetic:
         synth.rejects[source] = reasons
         write_table(to_table([{"source": source, "source_id": f"bad{j}", "partition": 0, "reason": r, "detail": ""}
                               for j, r in enumerate(reasons)], "rejects"), part_path(corpus, source, 0, "rejects"))
+        # the commit marker: finalize merges committed partitions only
+        marker_path(corpus, source, 0).write_text(json.dumps({"source": source, "partition": 0, "samples": n}))
     return synth
 
 
