@@ -21,6 +21,7 @@ from onellm_data.schema import AUDIO_EXTS
 TARGET_RATE = 16000
 NUM_FRAMES = 1024
 NUM_BINS = 128
+FRAME_SECONDS = 0.025  # one 25 ms Kaldi frame
 FBANK_MEAN, FBANK_STD = -4.2677393, 4.5689974
 FREQ_MASK, TIME_MASK = 48, 192
 
@@ -49,6 +50,10 @@ def prepare_audio(src: Path | bytes | str, ext: str | None = None) -> tuple[dict
         raise CodecError("unsupported audio format", ext)
     data = read_source(src)
     wav, rate = read_waveform(data)
+    if wav.shape[1] < rate * FRAME_SECONDS:
+        raise CodecError("audio shorter than one fbank frame", f"{wav.shape[1]} samples at {rate} Hz (< 25 ms)")
+    if not np.any(wav[0]):
+        raise CodecError("silent audio", "channel 0 is all zeros")
     meta = {"duration": round(wav.shape[1] / rate, 4), "sample_rate": rate, "channels": int(wav.shape[0])}
     return {ext: data}, meta
 

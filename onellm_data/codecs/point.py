@@ -17,6 +17,7 @@ from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
 NUM_POINTS = 8192
+MIN_POINTS = 32
 MESH_EXTS = {"obj", "off", "stl", "glb", "gltf"}
 
 
@@ -111,6 +112,8 @@ def normalise_points(points: np.ndarray, num_points: int = NUM_POINTS) -> tuple[
         raise CodecError("point cloud has no points")
     if not np.isfinite(points).all():
         raise CodecError("point cloud has non-finite values")
+    if n < MIN_POINTS:  # the point tokenizer groups each centre with its 32 nearest neighbours
+        raise CodecError("point cloud has fewer than 32 points", f"{n} points")
     has_color = points.shape[1] == 6
     rgb = points[:, 3:6] if has_color else np.zeros((n, 3))
     if has_color and rgb.max() > 1.0:

@@ -69,9 +69,9 @@ def test_more_than_8192_points_are_sampled_by_fps() -> None:
 
 
 def test_fewer_points_are_padded_by_cycling() -> None:
-    cloud = np.arange(30, dtype=np.float64).reshape(5, 6) / 30
+    cloud = np.arange(240, dtype=np.float64).reshape(40, 6) / 240  # 32 points or more: below that, a reject
     arr = members_array(prepare_point(cloud)[0])
-    assert np.array_equal(arr, cloud[np.arange(NUM_POINTS) % 5].astype(np.float32))
+    assert np.array_equal(arr, cloud[np.arange(NUM_POINTS) % 40].astype(np.float32))
 
 
 # ---------------------------------------------------------------- sources
