@@ -93,9 +93,10 @@ def register(app: typer.Typer) -> None:
         console.rule("6. evaluate: image captioning on the COCO sample (BLEU, METEOR, ROUGE-L, CIDEr)")
         scores = _evaluate(Path(summary["model"]), load_recipe(DEMO_RECIPE).tokenizer, raw_root, out / "eval")
         table = Table()
-        for name in scores:
-            table.add_column(name, justify="right")
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in scores.values()))
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name, value in scores.items():
+            table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
         console.print(table)
         console.rule("done")
         console.print(f"raw sources:  {raw_root}\ncorpus:       {corpus} (index: {corpus / 'index'})\n"
