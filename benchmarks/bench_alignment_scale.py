@@ -127,7 +127,7 @@ def stream_body(converter: str, check: str) -> tuple[str, str]:
     """``check``: "off" (no duplicate-id check), "dedup" (the runner's) or "set" (the previous runner's)."""
     imports = ("import pandas, pyarrow.parquet, ijson\n"
                "from onellm_data.converters import make_converter\n"
-               "from onellm_data.build.runner import iter_partitions")
+               "from onellm_data.pipeline.runner import iter_partitions")
     if check == "set":
         imports += "\n" + OLD_ITER_PARTITIONS  # defined after the import: it replaces it
     body = (f"conv = make_converter({converter!r}, __import__('pathlib').Path(PATH).parent)\n"
@@ -143,7 +143,7 @@ def media_pass(tmp: Path, n: int = 1000) -> tuple[float, float, int]:
         import time, pyarrow as pa, pyarrow.parquet as pq
         from pathlib import Path
         from onellm_data.samples.alignment_media import write_img2dataset
-        from onellm_data.build import run_conversion, ShardSettings
+        from onellm_data.pipeline import run_conversion, ShardSettings
         from onellm_data.converters import make_converter
         raw = Path({str(raw)!r})
         rows = [(f"https://img.example/{{i}}.jpg", f"caption {{i}}") for i in range({n})]

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from onellm_data.build import ShardSettings, run_conversion
-from onellm_data.build.executors import InProcessExecutor, ProcessPoolExecutorBackend
+from onellm_data.pipeline import ShardSettings, run_conversion
+from onellm_data.pipeline.executors import InProcessExecutor, ProcessPoolExecutorBackend
 from onellm_data.converters import make_converter, registry
 
 
@@ -69,7 +69,7 @@ def main() -> None:
         executors = {"in-process (1 core)": (InProcessExecutor, 1),
                      f"process pool ({args.cores})": (lambda: ProcessPoolExecutorBackend(args.cores), args.cores)}
         try:
-            from onellm_data.build.ray_executor import RayExecutor
+            from onellm_data.pipeline.ray_executor import RayExecutor
 
             executors[f"ray local ({args.cores})"] = (lambda: RayExecutor(workers=args.cores), args.cores)
         except ImportError:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer  # noqa: E402
-from onellm_data.build import ShardSettings, run_conversion  # noqa: E402
+from onellm_data.pipeline import ShardSettings, run_conversion  # noqa: E402
 from onellm_data.converters.jsonl import JsonlConverter  # noqa: E402
 from onellm_data.loader.dataset import make_loader  # noqa: E402
 from onellm_data.loader.schedule import Schedule  # noqa: E402

@@ -61,7 +61,7 @@ def _child(mode: str, path: Path) -> dict[str, float]:
         for _ in LlavaMix665kConverter(path.parent, json=path.name).records():
             count += 1
     elif mode == "partitions":
-        from onellm_data.build.runner import iter_partitions
+        from onellm_data.pipeline.runner import iter_partitions
         from onellm_data.converters.llava_mix665k import LlavaMix665kConverter
 
         for _, _, chunk in iter_partitions(LlavaMix665kConverter(path.parent, json=path.name), 10_000):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def sample_corpus(root: Path) -> Path:
-    from onellm_data.build import ShardSettings
+    from onellm_data.pipeline import ShardSettings
     from onellm_data.commands.corpus import convert_sources
     from onellm_data.samples import generate_sample_raw
 

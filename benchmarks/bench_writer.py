@@ -21,7 +21,7 @@ import numpy as np
 import webdataset as wds
 from PIL import Image
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample, make_key
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onellm_data.build.partition import FORMAT_VERSION, marker_path
+from onellm_data.pipeline.partition import FORMAT_VERSION, marker_path
 from onellm_data.errors import CorpusError
 from onellm_data.index import INDEX_DIR, finalize, part_path, read_table, SampleColumns, to_table, write_table
 from onellm_data.schema import Sample

@@ -5,7 +5,7 @@ import json
 import pytest
 import webdataset as wds
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.cli import app
 from onellm_data.converters import make_converter
 from onellm_data.verify import rebuild_index, verify

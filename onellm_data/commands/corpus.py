@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from onellm_data.build import ConversionSummary, ShardSettings, run_conversion
-from onellm_data.build.executors import make_executor
+from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversion
+from onellm_data.pipeline.executors import make_executor
 from onellm_data.converters import make_converter, registry
 from onellm_data.errors import CorpusError, OnellmDataError
 

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole pipeline end to end on the bundled tiny sample of every source (no download)."""
         from model.train import RunOptions, run
-        from onellm_data.build import ShardSettings
+        from onellm_data.pipeline import ShardSettings
         from onellm_data.commands.corpus import convert_sources, print_summary
         from onellm_data.recipes import load_recipe
         from onellm_data.samples import generate_sample_raw

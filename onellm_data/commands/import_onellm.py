@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="Source name of the imported samples.")] = "onellm_release",
     ) -> None:
         """Import OneLLM's released instruction files (every modality) into a corpus (resumable: rerun to continue)."""
-        from onellm_data.build import ShardSettings
+        from onellm_data.pipeline import ShardSettings
         from onellm_data.errors import OnellmDataError
 
         if not json_or_dir.exists():

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from onellm_data.build import ConversionSummary, ShardSettings, run_conversion
+from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.samples.instruct_media import SOURCES
 

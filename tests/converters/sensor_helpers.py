@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from onellm_data.build import ShardSettings, run_conversion
-from onellm_data.build.runner import ConversionSummary
+from onellm_data.pipeline import ShardSettings, run_conversion
+from onellm_data.pipeline.runner import ConversionSummary
 from onellm_data.converters import make_converter
 from onellm_data.samples.sensors import SOURCES
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.converters.laion import LaionConverter
 from onellm_data.index import finalize
@@ -54,7 +54,7 @@ def test_two_processes_then_merge_equal_one_run(laion_raw, tmp_path):
     split = tmp_path / "split"
     script = textwrap.dedent(f"""
         import sys
-        from onellm_data.build import ShardSettings, run_conversion
+        from onellm_data.pipeline import ShardSettings, run_conversion
         from onellm_data.converters import make_converter
         i = int(sys.argv[1])
         s = run_conversion(make_converter("laion", {str(laion_raw)!r}, samples_per_shard=10), {str(split)!r},

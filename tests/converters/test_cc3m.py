@@ -2,7 +2,7 @@ import json
 import shutil
 import tarfile
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.samples.alignment_media import CC3M_ROWS, EXPECTED, write_cc3m, write_img2dataset
 

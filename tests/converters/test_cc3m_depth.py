@@ -44,7 +44,7 @@ def test_json_sidecar_caption(tmp_path):
 
 
 def test_partitions_converted_apart_match_one_run(tmp_path):
-    from onellm_data.build import run_conversion
+    from onellm_data.pipeline import run_conversion
     from onellm_data.converters import make_converter
     from tests.converters.sensor_helpers import SETTINGS
 

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.samples.alignment_media import CORRUPT, EXPECTED, image_bytes, write_image_folder
 

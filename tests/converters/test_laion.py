@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.samples.alignment_media import EXPECTED, LAION_ROWS, image_bytes, write_img2dataset, write_laion
 from tests.conftest import realdata

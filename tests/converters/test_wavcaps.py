@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.converters.wavcaps import file_stem, part_of
 from onellm_data.samples.alignment_media import EXPECTED, tone, write_wavcaps

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.converters.webvid import parse_iso_duration
 from onellm_data.samples.alignment_media import EXPECTED, write_webvid

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters.jsonl import JsonlConverter
 from tests.conftest import make_jpeg
 

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from model.train import RunOptions, build_model, run
-from onellm_data.build import ShardSettings
+from onellm_data.pipeline import ShardSettings
 from onellm_data.cli import app
 from onellm_data.commands.corpus import convert_sources
 from onellm_data.recipes import load_recipe

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters.jsonl import JsonlConverter
-from onellm_data.build.partition import marker_path
+from onellm_data.pipeline.partition import marker_path
 from onellm_data.index import finalize, part_path, to_table, write_table
 from tests.conftest import write_jsonl_source
 

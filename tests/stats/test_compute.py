@@ -140,7 +140,7 @@ def test_missing_manifests_degrade_to_a_note(built, monkeypatch: pytest.MonkeyPa
 
 
 def test_corpus_without_tokens_notes_it(tmp_path: Path) -> None:
-    from onellm_data.build import ShardSettings, run_conversion
+    from onellm_data.pipeline import ShardSettings, run_conversion
     from onellm_data.converters.jsonl import JsonlConverter
     from tests.conftest import write_jsonl_source
 

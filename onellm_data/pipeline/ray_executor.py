@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from onellm_data.build.partition import PartitionResult, PartitionTask
+from onellm_data.pipeline.partition import PartitionResult, PartitionTask
 
 
 class RayExecutor:

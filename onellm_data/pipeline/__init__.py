@@ -1,7 +1,7 @@
 """Conversion runs: records → partitions → committed shards + index parts → merged index."""
 
-from onellm_data.build.partition import PartitionResult, PartitionTask, ShardSettings, convert_partition
-from onellm_data.build.runner import ConversionSummary, run_conversion
+from onellm_data.pipeline.partition import PartitionResult, PartitionTask, ShardSettings, convert_partition
+from onellm_data.pipeline.runner import ConversionSummary, run_conversion
 
 __all__ = [
     "ConversionSummary",

@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from onellm_data.build import ShardSettings, dedup, run_conversion, runner
-from onellm_data.build.dedup import SeenIds
-from onellm_data.build.executors import InProcessExecutor, ProcessPoolExecutorBackend
-from onellm_data.build.runner import iter_partitions
+from onellm_data.pipeline import ShardSettings, dedup, run_conversion, runner
+from onellm_data.pipeline.dedup import SeenIds
+from onellm_data.pipeline.executors import InProcessExecutor, ProcessPoolExecutorBackend
+from onellm_data.pipeline.runner import iter_partitions
 from onellm_data.converters.base import Converter
 from onellm_data.converters.jsonl import JsonlConverter
 from onellm_data.index import finalize
 from onellm_data.verify import verify
-from tests.build.test_runner import _run_until, tree_bytes
+from tests.pipeline.test_runner import _run_until, tree_bytes
 from tests.conftest import make_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -350,7 +350,7 @@ def test_partitions_in_separate_processes_with_different_hash_seeds(dup_raw, tmp
     convert(raw, tmp_path / "one")
     script = textwrap.dedent(f"""
         import sys
-        from onellm_data.build import ShardSettings, run_conversion
+        from onellm_data.pipeline import ShardSettings, run_conversion
         from onellm_data.converters.jsonl import JsonlConverter
         run_conversion(JsonlConverter({str(raw)!r}, source="dup"), {str(tmp_path / "split")!r},
                        ShardSettings(max_count=3, max_bytes=1 << 20, partition_size=4),
@@ -366,7 +366,7 @@ def test_partitions_in_separate_processes_with_different_hash_seeds(dup_raw, tmp
 @pytest.mark.slow
 def test_ray_gives_the_same_bytes(dup_raw, tmp_path):
     ray = pytest.importorskip("ray")
-    from onellm_data.build.ray_executor import RayExecutor
+    from onellm_data.pipeline.ray_executor import RayExecutor
 
     raw, _ = dup_raw
     convert(raw, tmp_path / "local")

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onellm_data.build.dedup import SeenIds
-from onellm_data.build.executors import Executor, InProcessExecutor
-from onellm_data.build.partition import (
+from onellm_data.pipeline.dedup import SeenIds
+from onellm_data.pipeline.executors import Executor, InProcessExecutor
+from onellm_data.pipeline.partition import (
     PartitionResult,
     PartitionTask,
     ShardSettings,

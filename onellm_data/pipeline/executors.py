@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol
 
-from onellm_data.build.partition import PartitionResult, PartitionTask
+from onellm_data.pipeline.partition import PartitionResult, PartitionTask
 
 PartitionFn = Callable[[PartitionTask], PartitionResult]
 
@@ -54,7 +54,7 @@ def make_executor(name: str, workers: int, address: str | None = None) -> Execut
     if name == "local":
         return InProcessExecutor() if workers <= 1 else ProcessPoolExecutorBackend(workers)
     if name == "ray":
-        from onellm_data.build.ray_executor import RayExecutor
+        from onellm_data.pipeline.ray_executor import RayExecutor
 
         return RayExecutor(address=address, workers=workers)
     raise ValueError(f"unknown executor {name!r} (choose local or ray)")

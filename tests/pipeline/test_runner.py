@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from onellm_data.build import ShardSettings, run_conversion
-from onellm_data.build.executors import ProcessPoolExecutorBackend
+from onellm_data.pipeline import ShardSettings, run_conversion
+from onellm_data.pipeline.executors import ProcessPoolExecutorBackend
 from onellm_data.converters import make_converter
 from onellm_data.errors import CorpusError
 from onellm_data.verify import verify
@@ -97,7 +97,7 @@ def test_corrupt_committed_shard_is_reported_and_left_intact(jsonl_raw, tmp_path
 KILLABLE = textwrap.dedent(
     """
     import sys, time
-    from onellm_data.build import ShardSettings, run_conversion
+    from onellm_data.pipeline import ShardSettings, run_conversion
     from onellm_data.converters import make_converter
     from onellm_data.converters.jsonl import JsonlConverter
 

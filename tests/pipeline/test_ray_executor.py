@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import pytest
 
-from onellm_data.build import ShardSettings, run_conversion
+from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters.jsonl import JsonlConverter
-from tests.build.test_runner import tree_bytes
+from tests.pipeline.test_runner import tree_bytes
 
 ray = pytest.importorskip("ray")
 SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)
@@ -43,7 +43,7 @@ def ray_local():
 
 @pytest.mark.slow
 def test_ray_output_is_byte_identical_and_survives_a_killed_worker(jsonl_raw, tmp_path, ray_local):
-    from onellm_data.build.ray_executor import RayExecutor
+    from onellm_data.pipeline.ray_executor import RayExecutor
 
     raw, expected = jsonl_raw
     run_conversion(JsonlConverter(raw, source="demo"), tmp_path / "local", SETTINGS)
