@@ -1,9 +1,9 @@
 """Video codec. Conversion keeps the original container after decord opens it and decodes the frames loading
-will use (and the last one); loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips with evenly spaced
-starts, the first frame of each, short side scaled to 224, CLIP-normalised, and 3 spatial crops (start, centre,
-end of the long side). The arithmetic is pytorchvideo's (``ConstantClipsPerVideoSampler``, ``EncodedVideoDecord
-.get_clip``, ``ShortSideScale``, ImageBind's ``SpatialCrop``), so the frames and pixels are the ones OneLLM's loader
-produces.
+will use (and the last one); loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips whose starts are
+spaced by a fifth of the video's span, the first frame of each, short side scaled to 224, CLIP-normalised, and 3
+spatial crops (start, centre, end of the long side). The arithmetic is pytorchvideo 0.1.5's, the version OneLLM
+pins (``ConstantClipsPerVideoSampler``, ``EncodedVideoDecord.get_clip``, ``ShortSideScale``, ImageBind's
+``SpatialCrop``), so the frames and pixels are the ones OneLLM's loader produces (tests/codecs/test_golden.py).
 
 AVI files are opened from a temporary file, not from memory: decord 0.6 crashes the process (SIGSEGV) opening an
 AVI without a complete index (a truncated download) from a file-like object, but reads it from a path."""
@@ -112,13 +112,15 @@ def prepare_video(src: Path | bytes | str, ext: str | None = None) -> tuple[dict
 
 def clip_frame_indices(num_frames: int, fps: float, clips: int = CLIPS,
                        clip_seconds: float = CLIP_SECONDS) -> list[int]:
-    """First frame of each of ``clips`` clips whose starts are evenly spaced over [0, duration - clip]:
-    start_k = k · max(duration − clip, 0) / (clips − 1) (exact fractions, as pytorchvideo's
-    ``ConstantClipsPerVideoSampler``), and the clip's first frame is ``ceil(fps · start_k)`` (as
-    ``EncodedVideoDecord.get_clip``: the first frame at or after the start), with duration = frames / fps."""
+    """First frame of each of ``clips`` clips: start_k = k · max(duration − clip, 0) / clips (exact fractions), so
+    the last clip starts one step before the end of the span. This is pytorchvideo 0.1.5's
+    ``ConstantClipsPerVideoSampler`` (``Fraction(max_possible_clip_start, clips_per_video)``; later releases
+    divide by ``clips_per_video - 1``), the version OneLLM pins. The clip's first frame is ``ceil(fps · start_k)``
+    (``EncodedVideoDecord.get_clip`` decodes frames ceil(fps·start) … ceil(fps·end) − 1 and
+    ``UniformTemporalSubsample(1)`` keeps the first), with duration = frames / fps as decord reports them."""
     duration = float(num_frames) / float(fps)
     span = Fraction(max(duration - clip_seconds, 0))
-    step = span / max(clips - 1, 1)
+    step = span / clips
     return [min(math.ceil(fps * float(step * k)), num_frames - 1) for k in range(clips)]
 
 

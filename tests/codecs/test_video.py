@@ -24,11 +24,11 @@ decord = pytest.importorskip("decord")
 
 
 def rule_indices(num_frames: int, fps: float) -> list[int]:
-    """onellm.md §2.4 written out: 5 one-second clips starting at k·(dur − 1)/4 (ConstantClipsPerVideoSampler),
-    the first frame of each clip (UniformTemporalSubsample(1) of EncodedVideoDecord.get_clip, whose first frame
+    """pytorchvideo 0.1.5 written out: 5 one-second clips starting at k·(dur − 1)/5 (its
+    ConstantClipsPerVideoSampler divides the span by clips_per_video), the first frame of each clip (UniformTemporalSubsample(1) of EncodedVideoDecord.get_clip, whose first frame
     is ceil(fps · start))."""
     duration = num_frames / fps
-    starts = [Fraction(max(duration - 1, 0)) * k / 4 for k in range(5)]
+    starts = [Fraction(max(duration - 1, 0)) * k / 5 for k in range(5)]
     return [math.ceil(fps * float(s)) for s in starts]
 
 
@@ -46,11 +46,12 @@ def level_to_frame(level: int) -> int:
 
 
 @pytest.mark.parametrize("n,fps,expected", [
-    (64, 10.0, [0, 14, 27, 41, 54]),     # 6.4 s: starts 0, 1.35, 2.7, 4.05, 5.4 s; ceil, not round (40.5 → 41)
-    (164, 25.0, [0, 35, 70, 105, 139]),  # mmaction2's test.avi: 6.56 s
-    (30, 10.0, [0, 5, 10, 15, 20]),      # 3 s (shorter than 5 s): clips overlap
+    (64, 10.0, [0, 11, 22, 33, 44]),     # 6.4 s: starts 0, 1.08, 2.16, 3.24, 4.32 s; ceil, not round (10.8 → 11)
+    (164, 25.0, [0, 28, 56, 84, 112]),   # mmaction2's test.avi: 6.56 s
+    (161, 29.97, [0, 27, 53, 79, 105]),  # WebVid 1020335461.mp4, the frames OneLLM's loader decodes
+    (30, 10.0, [0, 4, 8, 12, 16]),       # 3 s (shorter than 5 s): clips overlap
     (8, 10.0, [0, 0, 0, 0, 0]),          # shorter than one clip
-    (161, 29.97, None), (250, 30000 / 1001, None), (1, 25.0, [0, 0, 0, 0, 0]),
+    (250, 30000 / 1001, None), (1, 25.0, [0, 0, 0, 0, 0]),
 ])
 def test_clip_frame_indices_follow_pytorchvideo(n: int, fps: float, expected: list[int] | None) -> None:
     got = clip_frame_indices(n, fps)
@@ -69,7 +70,7 @@ def test_generated_video_samples_the_rule_frames_clip_major(tmp_path: Path) -> N
     x = decode_video(members["mp4"])
     assert x.shape == (15, 3, 224, 224) and x.dtype == torch.float32
     frames = [level_to_frame(v) for v in sampled_levels(x)]
-    assert frames == rule_indices(64, 10.0) == [0, 14, 27, 41, 54]
+    assert frames == rule_indices(64, 10.0) == [0, 11, 22, 33, 44]
     # Clip-major: the three crops of clip c are rows 3c, 3c+1, 3c+2 and show the same frame.
     rgb = unnormalize(x.numpy())
     for c in range(5):
@@ -84,7 +85,7 @@ def test_generated_short_video_and_avi(tmp_path: Path) -> None:
     assert list(members) == ["avi"]
     assert meta["num_frames"] == 30 and meta["duration"] == 3.0
     frames = [level_to_frame(v) for v in sampled_levels(decode_video(members["avi"]))]
-    assert frames == [0, 5, 10, 15, 20]
+    assert frames == [0, 4, 8, 12, 16]
 
 
 def test_sub_second_video_repeats_the_first_frame(tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_real_avi_metadata_and_decode() -> None:
     assert meta["fps"] == 25.0 and (meta["width"], meta["height"]) == (320, 240)
     assert meta["num_frames"] == 164 and meta["duration"] == pytest.approx(6.6, abs=0.05)
     x = decode_video(members["avi"])
-    ref = _reference_decode(path, [0, 35, 70, 105, 139])
+    ref = _reference_decode(path, [0, 28, 56, 84, 112])
     torch.testing.assert_close(x, ref, atol=1e-5, rtol=0)
 
 

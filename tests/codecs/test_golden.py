@@ -1,0 +1,85 @@
+"""The load-side decode against OneLLM's own loader outputs (``../shared/golden``: arrays produced by OneLLM's code
+with its pinned libraries on files of ``../shared/realdata``; its README says how). Each case decodes the same file
+in eval mode and compares the same pixels/bins the golden array kept.
+
+Cases are parametrised from ``onellm_inputs.json`` by kind; where the golden folder is absent (a user's clone)
+each kind collects one case that skips with the reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from onellm_data.codecs import decode
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+GOLDEN = SHARED / "golden"
+ABSENT = "OneLLM golden outputs not available (../shared/golden is only present in the team checkout)"
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    name: str
+    kind: str
+    files: tuple[str, ...]  # relative to SHARED
+    note: str
+
+    def paths(self) -> list[Path]:
+        paths = [SHARED / f for f in self.files]
+        for path in paths:
+            if not path.is_file():
+                pytest.skip(f"real-data file {path.relative_to(SHARED)} not available")
+        return paths
+
+    def expected(self) -> np.ndarray:
+        return _arrays()[self.name]
+
+
+@lru_cache(maxsize=1)
+def _arrays() -> dict[str, np.ndarray]:
+    with np.load(GOLDEN / "onellm_inputs.npz") as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def golden_cases(kind: str) -> list:
+    """pytest params for every golden array of ``kind`` (ids are the array names); one skipping param if absent."""
+    listing = GOLDEN / "onellm_inputs.json"
+    if not listing.is_file():
+        return [pytest.param(None, id=f"{kind}-absent", marks=pytest.mark.skip(reason=ABSENT))]
+    cases = [GoldenCase(e["name"], e["kind"], tuple(e["files"]), e.get("note", ""))
+             for e in json.loads(listing.read_text()) if e["kind"] == kind]
+    assert cases, f"no golden case of kind {kind}"
+    return [pytest.param(c, id=c.name) for c in cases]
+
+
+def media_member(path: Path) -> dict[str, bytes]:
+    """A shard's member dict for one media file, keyed by its extension as the converters store it."""
+    return {path.suffix.lower().lstrip("."): path.read_bytes()}
+
+
+def max_diff(got: torch.Tensor, want: np.ndarray) -> float:
+    assert tuple(got.shape) == want.shape, (tuple(got.shape), want.shape)
+    return float(np.abs(got.numpy().astype(np.float64) - want.astype(np.float64)).max())
+
+
+# ---------------------------------------------------------------- image, video
+
+
+@pytest.mark.parametrize("case", golden_cases("image_eval"))
+def test_image_eval_transform_matches_onellm(case: GoldenCase) -> None:
+    x = decode("image", media_member(case.paths()[0]))
+    assert max_diff(x[:, ::2, ::2], case.expected()) < 1e-5
+
+
+@pytest.mark.parametrize("case", golden_cases("video"))
+def test_video_frames_and_pixels_match_onellm(case: GoldenCase) -> None:
+    x = decode("video", media_member(case.paths()[0]))
+    # Any wrong frame differs by whole colour levels (>0.1); bilinear scaling matches to float rounding.
+    assert max_diff(x[:, :, ::4, ::4], case.expected()) < 1e-4
+
