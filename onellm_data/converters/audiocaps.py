@@ -94,5 +94,5 @@ class AudiocapsConverter(Converter):
             source_id=record["source_id"],
             media=media,
             meta={**meta, "youtube_id": record["youtube_id"], "start_time": record["start_time"],
-                  "split": record["split"], "task": "caption"},
+                  "split": record["split"]},
         )

@@ -83,5 +83,5 @@ class CocoCaptionsConverter(Converter):
             conversations=conversations,
             source_id=record["source_id"],
             media=media,
-            meta={**meta, "image_id": record["image_id"], "task": "caption"},
+            meta={**meta, "image_id": record["image_id"]},
         )

@@ -99,5 +99,5 @@ class MsrvttCaptionsConverter(Converter):
             conversations=conversations,
             source_id=record["source_id"],
             media=media,
-            meta={**meta, "video_id": record["video_id"], "split": record["split"], "task": "caption"},
+            meta={**meta, "video_id": record["video_id"], "split": record["split"]},
         )
