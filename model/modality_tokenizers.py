@@ -13,30 +13,9 @@ from torch import nn
 
 from model.clip_vit import VisionTransformer
 from model.config import ModelConfig
+from onellm_data.codecs.point_fps import farthest_point_sample  # pointnet2 CUDA kernel semantics, exactly
 
 FRAME_MODALITIES = ("video", "depth", "normal", "rgbd", "rgbn")
-
-
-def farthest_point_sample(points: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices (B, n) of iterative farthest points in (B, N, 3), starting at index 0 like pointnet2's CUDA kernel.
-
-    As that kernel does, points with squared norm <= 1e-3 are never picked after the first one (with the released
-    RGB grouping these are black points).
-    """
-    b, count, _ = points.shape
-    if n > count:
-        raise ValueError(f"cannot sample {n} centres from {count} points")
-    batch = torch.arange(b, device=points.device)
-    picked = torch.zeros(b, n, dtype=torch.long, device=points.device)
-    dist = torch.full((b, count), float("inf"), device=points.device)
-    dist = dist.masked_fill(points.pow(2).sum(-1) <= 1e-3, -1.0)
-    farthest = torch.zeros(b, dtype=torch.long, device=points.device)
-    for i in range(n):
-        picked[:, i] = farthest
-        centre = points[batch, farthest].unsqueeze(1)  # (B, 1, 3)
-        dist = torch.minimum(dist, (points - centre).pow(2).sum(-1))
-        farthest = dist.argmax(dim=-1)
-    return picked
 
 
 class PointPatchEmbed(nn.Module):

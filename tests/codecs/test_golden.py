@@ -83,3 +83,20 @@ def test_video_frames_and_pixels_match_onellm(case: GoldenCase) -> None:
     # Any wrong frame differs by whole colour levels (>0.1); bilinear scaling matches to float rounding.
     assert max_diff(x[:, :, ::4, ::4], case.expected()) < 1e-4
 
+
+
+# ---------------------------------------------------------------- point centres
+
+
+@pytest.mark.parametrize("case", golden_cases("point_fps_rgb"))
+def test_point_fps_centres_match_onellm(case: GoldenCase) -> None:
+    """The cloud as converted and loaded, then the point tokenizer's FPS on its RGB columns (pointnet2's CUDA
+    kernel semantics, emulated on CPU): every one of the 1024 centre indices, in order."""
+    from model.modality_tokenizers import farthest_point_sample
+    from onellm_data.codecs.point import prepare_point
+    from onellm_data.codecs.point_fps import fps_kernel_reference
+
+    x = decode("point", prepare_point(case.paths()[0])[0])
+    want = case.expected().astype(np.int64)
+    assert farthest_point_sample(x[None, :, 3:6], 1024)[0].numpy().tolist() == want.tolist()
+    assert fps_kernel_reference(x[:, 3:6].numpy(), 1024).tolist() == want.tolist()

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from onellm_data.codecs.point import (
-    NUM_POINTS, decode_point, farthest_point_sample, load_points, normalise_points, pc_norm, prepare_point,
+    NUM_POINTS, decode_point, load_points, normalise_points, pc_norm, prepare_point,
 )
 from onellm_data.errors import CodecError
 from tests.conftest import realdata
@@ -43,17 +43,6 @@ CUBE_F = [(0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
 
 
 # ---------------------------------------------------------------- FPS
-
-
-@pytest.mark.parametrize("n,k,seed", [(300, 40, 0), (500, 64, 1), (50, 50, 2)])
-def test_fps_matches_brute_force(n: int, k: int, seed: int) -> None:
-    xyz = np.random.default_rng(seed).standard_normal((n, 3))
-    assert farthest_point_sample(xyz, k).tolist() == brute_force_fps(xyz, k)
-
-
-def test_fps_rejects_impossible_counts() -> None:
-    with pytest.raises(ValueError):
-        farthest_point_sample(np.zeros((3, 3)), 4)
 
 
 def test_more_than_8192_points_are_sampled_by_fps() -> None:

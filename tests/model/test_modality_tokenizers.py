@@ -25,9 +25,10 @@ def test_farthest_point_sample_spreads_out() -> None:
     assert min_gap(chosen) > min_gap(random)
 
 
-def test_fps_skips_points_at_origin_like_pointnet2() -> None:
+def test_fps_keeps_points_at_origin_like_onellms_pointnet2() -> None:
+    """OneLLM's copy of the kernel has the near-zero skip commented out: a black point is a centre like any other."""
     pts = torch.tensor([[[1.0, 1, 1], [0, 0, 0], [0.5, 0.5, 0.5], [0.9, 1, 1]]])
-    assert farthest_point_sample(pts, 3)[0].tolist() == [0, 2, 3]
+    assert farthest_point_sample(pts, 3)[0].tolist() == [0, 1, 2]
 
 
 def test_point_grouping_uses_rgb_by_default_and_xyz_as_option() -> None:
