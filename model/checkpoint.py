@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from model.config import ModelConfig, preset
+from model.onellm import OneLLM
+from onellm_data.shards.atomic import atomic_path
 
 Tensor = torch.Tensor
 # In the release file but not in the model: open_clip's text tower remnants (OneLLM only sets
@@ -34,15 +36,28 @@ class CheckpointError(RuntimeError):
     """A state dict that does not fit the model."""
 
 
+def _safe_torch_load(path: Path) -> Any:
+    """``torch.load`` restricted to tensors and plain containers (memory-mapped when the format allows);
+    anything that would need code to rebuild is refused with an error naming the file."""
+    try:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            return torch.load(path, map_location="cpu", weights_only=True)  # old non-zip pickles cannot be mapped
+    except Exception as exc:  # noqa: BLE001 - the restricted unpickler raises several types for refused content
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+        why = next((ln for ln in lines if "WeightsUnpickler error" in ln), lines[0])
+        raise CheckpointError(f"{path}: not a weights file that loads without running code ({why[:300]})") from exc
+
+
 def read_state_dict(path: Path | str) -> dict[str, Tensor]:
     """A ``.pth`` state dict, safely (no code execution) and memory-mapped; unwraps ``{"model": ...}`` wrappers."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # old non-zip pickles cannot be memory-mapped
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+    obj = _safe_torch_load(path)
     for wrapper in ("model", "state_dict"):
         if isinstance(obj, Mapping) and wrapper in obj and isinstance(obj[wrapper], Mapping):
             obj = obj[wrapper]
@@ -285,20 +300,59 @@ def hf_clip_vision_to_openai(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 # --- our own checkpoints --------------------------------------------------------------------------------------
 
+# Fields that change no weight's meaning: a model file may be loaded with another value (e.g. a longer context).
+RUNTIME_CONFIG_FIELDS = frozenset({"max_seq_len"})
+
+
+def config_differences(saved: Mapping[str, Any], cfg: ModelConfig) -> list[str]:
+    """Architecture fields where a saved config differs from ``cfg`` (head counts are not visible in shapes)."""
+    current = cfg.to_dict()
+    unknown = sorted(set(saved) - set(current))
+    diffs = [f"{k}: saved {saved[k]!r} vs model {current[k]!r}" for k in current
+             if k not in RUNTIME_CONFIG_FIELDS and k in saved and saved[k] != current[k]]
+    return diffs + [f"{k}: unknown field in the saved config" for k in unknown]
+
+
+def check_config(saved: Mapping[str, Any], cfg: ModelConfig, what: str) -> None:
+    """Raise unless ``saved`` describes the same architecture as ``cfg``."""
+    diffs = config_differences(saved, cfg)
+    if diffs:
+        raise CheckpointError(f"{what} was saved for another model configuration:\n  " + "\n  ".join(diffs))
+
+
 def save_model(model: nn.Module, path: Path | str) -> None:
-    """Config + full state dict (keys as the release, so the file is also a valid ``load_onellm_release`` input)."""
+    """Config + full state dict (keys as the release, so the file is also a valid ``load_onellm_release`` input),
+    written atomically: a crash leaves the old file or the whole new one."""
+    with atomic_path(Path(path)) as tmp:
+        torch.save({"config": model.cfg.to_dict(), "model": model.state_dict()}, tmp)
+
+
+def read_model_file(path: Path | str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """(saved config dict, state dict) of a file written by ``save_model``; never runs code."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": model.cfg.to_dict(), "model": model.state_dict()}, path)
+    if not path.is_file():
+        raise CheckpointError(f"model file not found: {path}")
+    obj = _safe_torch_load(path)
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("config"), Mapping) \
+            or not isinstance(obj.get("model"), Mapping):
+        raise CheckpointError(f"{path}: not a model saved by save_model (needs 'config' and 'model')")
+    return dict(obj["config"]), dict(obj["model"])
+
+
+def load_model_into(model: nn.Module, path: Path | str, what: str = "model file") -> None:
+    """Weights of a ``save_model`` file into an existing ``OneLLM``, after checking the saved config."""
+    config, state = read_model_file(path)
+    check_config(config, model.cfg, f"{what} {path}")
+    load_strict(model, state, f"{what} {path}")
 
 
 def load_model(path: Path | str, **overrides: Any) -> nn.Module:
     """An ``OneLLM`` rebuilt from its saved config and weights."""
-    from model.onellm import OneLLM
-
-    obj = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
-    if not isinstance(obj, Mapping) or "config" not in obj or "model" not in obj:
-        raise CheckpointError(f"{path}: not a model saved by save_model (needs 'config' and 'model')")
-    model = OneLLM(ModelConfig(**obj["config"]).replace(**overrides))
-    load_strict(model, obj["model"], f"model file {path}")
+    config, state = read_model_file(path)
+    try:
+        cfg = ModelConfig(**config).replace(**overrides)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: saved model config is invalid ({exc})") from exc
+    model = OneLLM(cfg)
+    load_strict(model, state, f"model file {path}")
     return model

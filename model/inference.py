@@ -29,6 +29,7 @@ from model.llama import rope_tables
 from model.onellm import OneLLM
 from model.release_layout import release_keys
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
+from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
 
 MODEL_FILE = "model.pt"
 RELEASE_FILE = "consolidated.00-of-01.pth"
@@ -61,8 +62,9 @@ def resolve_weights_path(weights: Path | str) -> Path:
         if (path / name).is_file():
             return path / name
     hint = ""
-    if (path / "checkpoint.pt").is_file():
-        hint = f" It has checkpoint.pt, {TRAINING_CHECKPOINT}."
+    training = [n for n in (CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME) if (path / n).is_file()]
+    if training:
+        hint = f" It has {training[0]}, {TRAINING_CHECKPOINT}."
     elif any(path.glob("consolidated.*.pth")) and (path / "params.json").is_file():
         hint = " It looks like a Meta LLaMA-2 checkpoint (the decoder alone, no multimodal parts): train from it first."
     raise CheckpointError(f"no model in {path}: expected {MODEL_FILE} (written by `onellm-data train`) or "
@@ -79,7 +81,7 @@ def read_weights(path: Path) -> tuple[str, ModelConfig | None, Mapping[str, torc
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)  # old non-zip pickles cannot be mapped
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
-        if path.name == "checkpoint.pt":
+        if path.name in (CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME):
             raise CheckpointError(f"{path}: {TRAINING_CHECKPOINT}") from exc
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: "
                               f"{str(exc)[:200]})") from exc

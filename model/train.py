@@ -3,9 +3,9 @@
 
 The recipe names the model preset, what the weights start from (a previous stage's output, OneLLM's release,
 Meta or Hugging Face LLaMA-2, OpenAI CLIP), which parts train, the data mix and the optimiser. A run writes to
-its output directory: ``checkpoint.pt`` (trainable weights, optimiser, loader state, RNG states, the resolved
-recipe; atomic), ``train_log.jsonl``, and at the end ``model.pt`` (the full model, what eval, chat and the next
-stage read) with ``stage.json`` (which modalities are aligned so far).
+its output directory: ``checkpoint.safetensors`` (trainable weights, optimiser, loader state, RNG states, the
+resolved recipe; atomic, no pickle), ``train_log.jsonl``, and at the end ``model.pt`` (the full model, what
+eval, chat and the next stage read) with ``stage.json`` (which modalities are aligned so far).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from model.distributed import DistInfo, init_distributed, pick_device, wrap_mode
 from model.onellm import OneLLM
 from model.optim import OptimConfig
 from model.trainer import TrainConfig, Trainer
+from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
 
 MEDIA_MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
 MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
@@ -96,8 +97,7 @@ def build_model(recipe: Any, corpus: Path, seed: int = 0, log: Callable[[str], N
     if recipe.init_from is not None:
         kind, path = _init_kind(Path(recipe.init_from))
         if kind == "model":
-            saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            ckpt.load_strict(model, saved["model"], f"previous stage {path}")
+            ckpt.load_model_into(model, path, "previous stage")  # its saved config must match the recipe's
             aligned = _previous_modalities(path)
         elif kind == "release":
             ckpt.load_onellm_release(model, path)
@@ -166,9 +166,9 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
                       record_keys=opts.record_keys)
     snapshot = {**recipe.to_dict(), "corpus": str(corpus), "seed": opts.seed}
     trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log)
-    checkpoint = opts.out_dir / "checkpoint.pt"
-    if opts.resume and checkpoint.is_file():
-        trainer.resume(checkpoint)
+    checkpoint = opts.out_dir / CHECKPOINT_NAME
+    if opts.resume and (checkpoint.is_file() or (opts.out_dir / LEGACY_CHECKPOINT_NAME).is_file()):
+        trainer.resume(opts.out_dir)  # refuses a pickled legacy checkpoint instead of running it
         log(f"resumed from {checkpoint} at step {trainer.step}")
     elif info.is_main and (opts.out_dir / "train_log.jsonl").exists():
         (opts.out_dir / "train_log.jsonl").unlink()  # a fresh run starts a fresh log

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.checkpoint import check_config
 from model.distributed import DistInfo, all_reduce_mean
 from model.optim import OptimConfig, build_optimizer, lr_at, set_lr
 from model.train_state import load_checkpoint, rng_state, save_checkpoint, set_rng_state, trainable_state_dict
@@ -72,11 +73,15 @@ class Trainer:
             "recipe": self.snapshot,
             "history": self.history,
         }
+        if hasattr(module, "cfg"):  # head counts are invisible in shapes: resume checks the architecture
+            payload["model_config"] = module.cfg.to_dict()
         return save_checkpoint(self.cfg.out_dir, payload)
 
     def resume(self, path: Path) -> None:
         state = load_checkpoint(path)
         module = getattr(self.model, "module", self.model)
+        if "model_config" in state and hasattr(module, "cfg"):
+            check_config(state["model_config"], module.cfg, f"training checkpoint {path}")
         missing = [k for k in state["model"] if k not in module.state_dict()]
         if missing:
             raise KeyError(f"checkpoint {path} holds weights this model lacks: {missing[:5]}")

@@ -35,7 +35,7 @@ def test_demo_builds_trains_and_evaluates(demo_out):
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     assert metrics["task"] == "caption" and metrics["items"] >= 3 and "CIDEr" in metrics
     assert len(json.loads((out / "eval" / "predictions.json").read_text())) == metrics["items"]
-    for name in ("model.pt", "checkpoint.pt", "stage.json"):
+    for name in ("model.pt", "checkpoint.safetensors", "stage.json"):
         assert (out / "train" / name).is_file()
 
 

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Optional[Path], typer.Option(help="Output directory (default out/train/<recipe name>).")] = None,
         corpus: Annotated[Optional[Path], typer.Option(help="Corpus directory (default: the recipe's).")] = None,
         max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (default: the recipe's schedule).")] = None,
-        resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.pt exactly where it stopped.")] = False,
+        resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.safetensors exactly where it stopped.")] = False,
         workers: Annotated[int, typer.Option("--workers", "-j", help="Loader worker processes.")] = 0,
         seed: Annotated[int, typer.Option(help="Seed of the fresh weights, the loader and the augmentations.")] = 0,
         log_every: Annotated[int, typer.Option(help="Optimizer steps between log lines.")] = 10,

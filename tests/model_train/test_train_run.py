@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from model.train import RunOptions, build_model, run
+from model.train_state import load_checkpoint
 from onellm_data.pipeline import ShardSettings
 from onellm_data.cli import app
 from onellm_data.commands.corpus import convert_sources
@@ -67,7 +68,7 @@ def test_train_command_writes_model_log_and_loss_falls(tmp_path, corpus):
     assert stage == {"recipe": "r", "steps": 40, "modalities": ["image", "imu"], "tokenizer": str(TOKENIZER)}
     saved = torch.load(out / "model.pt", weights_only=True)
     assert saved["config"]["dim"] == 64 and "llma.output.weight" in saved["model"]
-    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    ckpt = load_checkpoint(out)
     assert ckpt["step"] == 40 and ckpt["recipe"]["name"] == "r" and ckpt["loader"]["schedule"]
 
 
