@@ -1,5 +1,5 @@
 """Audio codec. Conversion keeps the original file (flac/wav/mp3/ogg) after decoding it fully; loading gives
-OneLLM's [1, 128, 1024] Kaldi fbank: channel 0, resampled to 16 kHz, mean removed, 1024 frames (~10.24 s,
+OneLLM's [1, 128, 1024] Kaldi fbank: channel 0, resampled to 16 kHz (torchaudio's sinc kernel), mean removed, 1024 frames (~10.24 s,
 zero-padded or truncated), SpecAugment masks in training, AudioSet mean/std normalisation."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 
 from onellm_data.codecs._detail import exc_detail
 from onellm_data.codecs.fbank import kaldi_fbank
+from onellm_data.codecs.resample import resample
 from onellm_data.codecs.image import read_source
 from onellm_data.errors import CodecError
 from onellm_data.schema import AUDIO_EXTS
@@ -58,12 +59,8 @@ def prepare_audio(src: Path | bytes | str, ext: str | None = None) -> tuple[dict
     return {ext: data}, meta
 
 
-def resample(mono: np.ndarray, rate: int) -> np.ndarray:
-    if rate == TARGET_RATE:
-        return mono
-    import soxr  # librosa's "soxr_hq" resampler, without importing librosa (seconds of numba start-up)
-
-    return soxr.resample(mono, rate, TARGET_RATE, quality="HQ").astype(np.float32)
+# 16 kHz samples the 1024 frames read (25 ms windows every 10 ms): later samples never reach the features.
+FBANK_SAMPLES = (NUM_FRAMES - 1) * int(TARGET_RATE * 0.010) + int(TARGET_RATE * FRAME_SECONDS)
 
 
 def _mask(spec: torch.Tensor, axis: int, width: int, generator: torch.Generator | None) -> None:
@@ -79,9 +76,11 @@ def _mask(spec: torch.Tensor, axis: int, width: int, generator: torch.Generator 
 
 def decode_audio(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     wav, rate = read_waveform(data)
-    mono = resample(wav[0], rate)
-    x = torch.from_numpy(np.ascontiguousarray(mono))
-    x = x - x.mean()
+    # OneLLM resamples with torchaudio's Resample; only the samples the frames read are computed.
+    x = resample(torch.from_numpy(np.ascontiguousarray(wav[0])), rate, TARGET_RATE, max_outputs=FBANK_SAMPLES)
+    # OneLLM subtracts the mean of the whole resampled waveform (all channels). Every frame removes its own mean
+    # too, so only rounding depends on it; the input's mean (resampling keeps the mean) is the closest cheap value.
+    x = x - float(np.mean(wav, dtype=np.float64))
     fb = kaldi_fbank(x, sample_rate=TARGET_RATE, num_mel_bins=NUM_BINS)
     n = fb.shape[0]
     if n < NUM_FRAMES:

@@ -68,7 +68,7 @@ def max_diff(got: torch.Tensor, want: np.ndarray) -> float:
     return float(np.abs(got.numpy().astype(np.float64) - want.astype(np.float64)).max())
 
 
-# ---------------------------------------------------------------- image, video
+# ---------------------------------------------------------------- image, video, audio
 
 
 @pytest.mark.parametrize("case", golden_cases("image_eval"))
@@ -83,6 +83,11 @@ def test_video_frames_and_pixels_match_onellm(case: GoldenCase) -> None:
     # Any wrong frame differs by whole colour levels (>0.1); bilinear scaling matches to float rounding.
     assert max_diff(x[:, :, ::4, ::4], case.expected()) < 1e-4
 
+
+@pytest.mark.parametrize("case", golden_cases("audio"))
+def test_audio_fbank_matches_onellm(case: GoldenCase) -> None:
+    x = decode("audio", media_member(case.paths()[0]))
+    assert max_diff(x, case.expected()) < 2e-3
 
 
 # ---------------------------------------------------------------- point centres
