@@ -7,7 +7,11 @@ pyarrow and DuckDB read as they are. Every statistic and recipe is computed from
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ import pyarrow.parquet as pq
 
 from onellm_data.errors import CorpusError
 from onellm_data.schema import Sample
-from onellm_data.shards.atomic import atomic_path
+from onellm_data.shards.atomic import atomic_path, commit, disk_error, tmp_path_for
 
 INDEX_DIR = "index"
 PARTS_DIR = "parts"
@@ -178,12 +182,56 @@ def part_path(corpus: Path, source: str, partition: int, table: str) -> Path:
     return parts_dir(corpus, source) / f"{partition:06d}.{table}.parquet"
 
 
+PUBLISH_LOCK = ".publish.lock"
+MERGE_LOCK = ".merge.lock"
+
+
+@contextlib.contextmanager
+def _publish_lock(corpus: Path, exclusive: bool, name: str = PUBLISH_LOCK) -> Iterator[None]:
+    """The merged tables are replaced as one unit under the exclusive lock; readers open them under the shared
+    one, so a reader holds either the old three files or the new three, never a mix (open files survive a rename).
+    A read-only corpus without a lock file has no writer to coordinate with."""
+    path = index_dir(corpus) / name
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY, 0o644)
+    except OSError:
+        if exclusive:
+            raise
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def read_tables(corpus: Path, wanted: dict[str, list[str] | None]) -> dict[str, pa.Table]:
+    """Read several merged tables from one published version of the index (``wanted``: table → columns)."""
+    corpus = Path(corpus)
+    handles = {}
+    with _publish_lock(corpus, exclusive=False):
+        try:
+            for table in wanted:
+                path = index_dir(corpus) / f"{table}.parquet"
+                if not path.exists():
+                    raise CorpusError(f"no index table at {path}: is {corpus} a corpus (run convert/build, or "
+                                      "verify --rebuild-index)?")
+                handles[table] = open(path, "rb")  # noqa: SIM115 - closed below, after the lock is released
+        except BaseException:
+            for fh in handles.values():
+                fh.close()
+            raise
+    try:
+        return {table: pq.read_table(fh, columns=wanted[table]) for table, fh in handles.items()}
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
 def read_table(corpus: Path, table: str, columns: list[str] | None = None) -> pa.Table:
     """Read a merged index table; a clear error if the corpus has none."""
-    path = index_dir(corpus) / f"{table}.parquet"
-    if not path.exists():
-        raise CorpusError(f"no index table at {path}: is {corpus} a corpus (run convert/build, or verify --rebuild-index)?")
-    return pq.read_table(path, columns=columns)
+    return read_tables(corpus, {table: columns})[table]
 
 
 def finalize(corpus: Path) -> dict[str, int]:
@@ -191,21 +239,54 @@ def finalize(corpus: Path) -> dict[str, int]:
 
     Parts are ordered by (source, partition) so the merged tables are identical however the partitions were
     produced (one process, many, or Ray tasks). Duplicate keys across partitions are a converter bug: refused.
+    The three new tables are written first, then published together (see ``_publish_lock``); merges are
+    serialised, so an older merge never replaces a newer one.
     """
+    index_dir(corpus).mkdir(parents=True, exist_ok=True)
+    with _publish_lock(corpus, exclusive=True, name=MERGE_LOCK):
+        return _merge(corpus)
+
+
+def _merge(corpus: Path) -> dict[str, int]:
     root = index_dir(corpus) / PARTS_DIR
     counts: dict[str, int] = {}
-    for table in TABLES:
-        files = sorted((f for f in root.glob(f"*/*.{table}.parquet")
-                        if (f.parent / f"{f.name.split('.', 1)[0]}.commit.json").is_file()),  # committed only
-                       key=lambda p: (p.parent.name, p.name))
-        pieces = [pq.read_table(f, schema=SCHEMAS[table]) for f in files]
-        merged = pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
-        if table == "samples" and merged.num_rows:
-            keys = merged.column("key")
-            if pc.count_distinct(keys).as_py() != merged.num_rows:
-                counts_by_key = pc.value_counts(keys)
-                dup = next(v["values"] for v in counts_by_key.to_pylist() if v["counts"] > 1)
-                raise CorpusError(f"duplicate sample key {dup!r} in {corpus}: two inputs map to the same key")
-        write_table(merged, index_dir(corpus) / f"{table}.parquet")
-        counts[table] = merged.num_rows
+    written: dict[str, Path] = {}
+    try:
+        for table in TABLES:
+            files = sorted((f for f in root.glob(f"*/*.{table}.parquet")
+                            if (f.parent / f"{f.name.split('.', 1)[0]}.commit.json").is_file()),  # committed only
+                           key=lambda p: (p.parent.name, p.name))
+            pieces = [pq.read_table(f, schema=SCHEMAS[table]) for f in files]
+            merged = pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
+            if table == "samples" and merged.num_rows:
+                keys = merged.column("key")
+                if pc.count_distinct(keys).as_py() != merged.num_rows:
+                    counts_by_key = pc.value_counts(keys)
+                    dup = next(v["values"] for v in counts_by_key.to_pylist() if v["counts"] > 1)
+                    raise CorpusError(f"duplicate sample key {dup!r} in {corpus}: two inputs map to the same key")
+            written[table] = _write_unpublished(merged, index_dir(corpus) / f"{table}.parquet")
+            counts[table] = merged.num_rows
+    except BaseException:
+        for tmp in written.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    with _publish_lock(corpus, exclusive=True):
+        for table, tmp in written.items():
+            commit(tmp, index_dir(corpus) / f"{table}.parquet")
     return counts
+
+
+def _write_unpublished(table: pa.Table, path: Path) -> Path:
+    """Write and fsync ``table`` under ``path``'s temporary name; ``finalize`` renames it into place."""
+    tmp = tmp_path_for(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True, store_schema=True)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise disk_error(path, exc) from exc
+    return tmp

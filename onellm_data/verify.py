@@ -1,13 +1,13 @@
 """Check a corpus's tars against its index, and rebuild the index from the tars.
 
 ``verify`` reports, per shard: missing, extra (on disk, not in the index), truncated (shorter than indexed or
-not a readable tar), altered (sha256 differs), or inconsistent (sample count or member names differ from the
-samples table). ``rebuild_index`` recreates the index parts and commit markers by reading the tars only.
+not a readable tar), altered (sha256 differs), or inconsistent (sample count, member names, a sample's
+``tar_offset`` or ``member_bytes`` differ from the tar headers). ``rebuild_index`` recreates the committed
+partitions' index parts from their tars; it never marks a partition committed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tarfile
@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onellm_data.pipeline.partition import FORMAT_VERSION, marker_path
 from onellm_data.errors import CorpusError
-from onellm_data.index import INDEX_DIR, finalize, part_path, read_table, SampleColumns, to_table, write_table
+from onellm_data.index import (INDEX_DIR, PARTS_DIR, SampleColumns, finalize, index_dir, part_path, read_tables,
+                               to_table, write_table)
+from onellm_data.pipeline.partition import marker_path, read_marker
+from onellm_data.progress import Progress
 from onellm_data.schema import Sample
-from onellm_data.shards.atomic import write_bytes_atomic
+from onellm_data.shards.atomic import file_sha256
 
 SHARD_NAME = re.compile(r"^(?P<source>[a-z0-9_]+)-(?P<partition>\d{6})-(?P<number>\d{3})\.tar$")
 
@@ -37,14 +39,6 @@ class VerifyReport:
         return not self.problems
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def tar_members(path: Path) -> list[tuple[str, int, int]]:
     """(name, size, header offset) of every member; raises tarfile.TarError / EOFError on a broken tar."""
     with tarfile.open(path, "r:") as tf:
@@ -55,7 +49,8 @@ def _on_disk_shards(corpus: Path) -> set[str]:
     return {str(p.relative_to(corpus)) for p in corpus.glob("*/*/*.tar") if p.parts[-3] != INDEX_DIR}
 
 
-def _check_shard(corpus: Path, row: dict[str, Any], expected: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
+def _check_shard(corpus: Path, row: dict[str, Any], expected: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``expected``: the shard's samples-table rows (key, tar_offset, members, member_bytes) in tar order."""
     rel = row["shard"]
     path = corpus / rel
     if not path.exists():
@@ -72,34 +67,72 @@ def _check_shard(corpus: Path, row: dict[str, Any], expected: list[tuple[str, li
     except (tarfile.TarError, EOFError, OSError) as exc:
         return problems + [("truncated", rel, f"unreadable tar: {exc}")]
     names = [m[0] for m in members]
-    wanted = [f"{key}.{ext}" for key, exts in expected for ext in exts]
+    position = {name: i for i, name in enumerate(names)}
+    # Expected in tar order, so that an edited tar_offset is reported as such, not as a reordering.
+    expected = sorted(expected, key=lambda s: (position.get(f"{s['key']}.json", len(names)), s["tar_offset"], s["key"]))
+    wanted = [f"{s['key']}.{ext}" for s in expected for ext in s["members"]]
     if len(expected) != row["count"]:
         problems.append(("inconsistent", rel, f"index lists {len(expected)} samples, shard table says {row['count']}"))
     if names != wanted:
-        problems.append(("inconsistent", rel, f"{len(names)} members in the tar, {len(wanted)} expected from the index"))
+        first = next((i for i, (a, b) in enumerate(zip(names, wanted)) if a != b), min(len(names), len(wanted)))
+        found = names[first] if first < len(names) else "end of tar"
+        problems.append(("inconsistent", rel, f"{len(names)} members in the tar, {len(wanted)} expected from the index "
+                                              f"(member {first}: {found!r} in the tar, "
+                                              f"{wanted[first] if first < len(wanted) else 'none'!r} expected)"))
+    return problems + _check_spans(rel, members, expected)
+
+
+def _check_spans(rel: str, members: list[tuple[str, int, int]], expected: list[dict[str, Any]]
+                 ) -> list[tuple[str, str, str]]:
+    """The loader seeks to ``tar_offset`` and reads ``member_bytes``: both must match the tar headers."""
+    headers = {name: (size, offset) for name, size, offset in members}
+    problems = []
+    for s in expected:
+        first = headers.get(f"{s['key']}.{s['members'][0]}") if s["members"] else None
+        if first is not None and first[1] != s["tar_offset"]:
+            problems.append(("inconsistent", rel, f"sample {s['key']}: tar_offset {s['tar_offset']} in the index, "
+                                                  f"its first header is at {first[1]}"))
+        for ext, indexed in zip(s["members"], s["member_bytes"] or []):
+            found = headers.get(f"{s['key']}.{ext}")
+            if found is not None and found[0] != indexed:
+                problems.append(("inconsistent", rel, f"sample {s['key']}: member_bytes of {ext} is {indexed} in the "
+                                                      f"index, {found[0]} in the tar header"))
+        if len(s["member_bytes"] or []) != len(s["members"]):
+            problems.append(("inconsistent", rel, f"sample {s['key']}: {len(s['member_bytes'] or [])} member_bytes "
+                                                  f"for {len(s['members'])} members"))
     return problems
 
 
-def verify(corpus: Path | str, workers: int = 4) -> VerifyReport:
+def verify(corpus: Path | str, workers: int = 4, progress: Progress | None = None) -> VerifyReport:
     """Check every shard against the index; see the module docstring for the kinds of problem."""
     corpus = Path(corpus)
-    shards = read_table(corpus, "shards").to_pylist()
-    samples = read_table(corpus, "samples", columns=["key", "shard", "tar_offset", "members"]).to_pylist()
-    by_shard: dict[str, list[tuple[int, str, list[str]]]] = defaultdict(list)
+    tables = read_tables(corpus, {"shards": None, "samples": ["key", "shard", "tar_offset", "members", "member_bytes"]})
+    shards = tables["shards"].to_pylist()
+    samples = tables["samples"].to_pylist()
+    by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in samples:
-        order = sorted(s["members"], key=lambda e: (e != "json", e))
-        by_shard[s["shard"]].append((s["tar_offset"], s["key"], order))
+        by_shard[s["shard"]].append(s)
     report = VerifyReport(shards_checked=len(shards), samples_checked=len(samples))
-    jobs = [(row, [(k, m) for _, k, m in sorted(by_shard.get(row["shard"], []))]) for row in shards]
+    jobs = [(row, by_shard.get(row["shard"], [])) for row in shards]
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for problems in pool.map(lambda job: _check_shard(corpus, *job), jobs):
+        for (row, rows), problems in zip(jobs, pool.map(lambda job: _check_shard(corpus, *job), jobs)):
             report.problems.extend(problems)
+            if progress is not None:
+                progress.advance(records=len(rows), samples=len(rows), rejects=len(problems))
     indexed = {row["shard"] for row in shards}
     for rel in sorted(_on_disk_shards(corpus) - indexed):
-        report.problems.append(("extra", rel, "shard on disk but not in the index"))
+        report.problems.append(("extra", rel, _extra_detail(corpus, rel)))
     for rel in sorted(set(by_shard) - indexed):
         report.problems.append(("inconsistent", rel, "samples reference a shard missing from the shard table"))
     return report
+
+
+def _extra_detail(corpus: Path, rel: str) -> str:
+    match = SHARD_NAME.match(Path(rel).name)
+    if match is not None and read_marker(corpus, match["source"], int(match["partition"])) is None:
+        return (f"partition {match['partition']} of {match['source']} has no commit marker (an unfinished or running "
+                f"conversion): rerun convert to redo it")
+    return "shard on disk but not in the index"
 
 
 def _read_samples(path: Path) -> list[tuple[Sample, int, int]]:
@@ -128,37 +161,64 @@ def _group_to_sample(group: dict[str, Any], path: Path) -> tuple[Sample, int, in
     return Sample.from_members(json.loads(blob), members), group["offset"], len(blob)
 
 
-def rebuild_index(corpus: Path | str) -> dict[str, int]:
-    """Recreate index parts and commit markers from the tars alone (rejects kept where their parts survive)."""
+@dataclass
+class RebuildResult:
+    counts: dict[str, int]  # rows of the merged tables
+    partitions: int  # committed partitions whose index parts were rebuilt
+    uncommitted: list[tuple[str, int]]  # (source, partition) with shards on disk but no commit marker: left out
+
+
+def rebuild_index(corpus: Path | str, progress: Progress | None = None) -> RebuildResult:
+    """Recreate the committed partitions' samples and shards parts from their tars, then merge.
+
+    Only a commit marker makes a partition committed, and this never writes one: the tars of a partition without
+    a marker (a conversion killed mid-partition) are left out of the index, so the next ``convert`` redoes that
+    partition instead of trusting a half-written one. A committed shard that is missing or whose sha256 differs
+    from its marker is an error naming it. Rejects cannot be read from tars: their parts are kept where they exist.
+    """
     corpus = Path(corpus)
-    groups: dict[tuple[str, int], list[Path]] = defaultdict(list)
-    for rel in sorted(_on_disk_shards(corpus)):
+    on_disk: set[tuple[str, int]] = set()
+    for rel in _on_disk_shards(corpus):
         match = SHARD_NAME.match(Path(rel).name)
         if match is None:
             raise CorpusError(f"{corpus / rel}: not a shard name this toolkit writes")
-        groups[(match["source"], int(match["partition"]))].append(corpus / rel)
-    for (source, partition), paths in sorted(groups.items()):
-        rows, shards = SampleColumns(), []
-        for path in sorted(paths, key=lambda p: str(p.relative_to(corpus))):
-            rel = str(path.relative_to(corpus))
-            try:
-                items = _read_samples(path)
-            except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
-                raise CorpusError(f"cannot rebuild the index from {path}: {exc}") from exc
-            for sample, offset, json_size in items:
-                rows.add(sample, rel, partition, offset, json_size)
-            modality = path.parts[-3]
-            stat = path.stat().st_size
-            shards.append(
-                {"shard": rel, "source": source, "modality": modality, "partition": partition,
-                 "count": len(items), "bytes": stat, "sha256": file_sha256(path)}
-            )
-        write_table(rows.table(), part_path(corpus, source, partition, "samples"))
-        write_table(to_table(shards, "shards"), part_path(corpus, source, partition, "shards"))
-        rejects_part = part_path(corpus, source, partition, "rejects")
-        if not rejects_part.exists():
-            write_table(to_table([], "rejects"), rejects_part)
-        marker = {"format": FORMAT_VERSION, "source": source, "partition": partition, "rebuilt": True,
-                  "samples": len(rows), "records": None, "rejects": {}, "shards": shards}
-        write_bytes_atomic(marker_path(corpus, source, partition), json.dumps(marker, sort_keys=True, indent=1).encode())
-    return finalize(corpus)
+        on_disk.add((match["source"], int(match["partition"])))
+    # [0-9]*: committed markers only, not the temporary name of one being written.
+    markers = sorted(index_dir(corpus).glob(f"{PARTS_DIR}/*/[0-9]*.commit.json"))
+    committed: set[tuple[str, int]] = set()
+    for path in markers:
+        marker = json.loads(path.read_text())
+        source, partition = marker["source"], int(marker["partition"])
+        committed.add((source, partition))
+        _rebuild_partition(corpus, source, partition, marker["shards"])
+        if progress is not None:
+            progress.advance(records=1, samples=marker["samples"])
+    counts = finalize(corpus)
+    return RebuildResult(counts, len(committed), sorted(on_disk - committed))
+
+
+def _rebuild_partition(corpus: Path, source: str, partition: int, listed: list[dict[str, Any]]) -> None:
+    rows, shards = SampleColumns(), []
+    for entry in sorted(listed, key=lambda e: e["shard"]):
+        rel = entry["shard"]
+        path = corpus / rel
+        if not path.exists():
+            raise CorpusError(f"committed shard {path} is missing; delete {marker_path(corpus, source, partition)} "
+                              f"and rerun convert to redo partition {partition} of {source}")
+        digest = file_sha256(path)
+        if digest != entry["sha256"]:
+            raise CorpusError(f"committed shard {path} is damaged (sha256 {digest[:12]}… differs from its commit "
+                              f"marker); delete {marker_path(corpus, source, partition)} and rerun convert to redo it")
+        try:
+            items = _read_samples(path)
+        except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
+            raise CorpusError(f"cannot rebuild the index from {path}: {exc}") from exc
+        for sample, offset, json_size in items:
+            rows.add(sample, rel, partition, offset, json_size)
+        shards.append({"shard": rel, "source": source, "modality": path.parts[-3], "partition": partition,
+                       "count": len(items), "bytes": path.stat().st_size, "sha256": digest})
+    write_table(rows.table(), part_path(corpus, source, partition, "samples"))
+    write_table(to_table(shards, "shards"), part_path(corpus, source, partition, "shards"))
+    rejects_part = part_path(corpus, source, partition, "rejects")
+    if not rejects_part.exists():
+        write_table(to_table([], "rejects"), rejects_part)

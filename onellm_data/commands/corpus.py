@@ -160,8 +160,12 @@ def register(app: typer.Typer) -> None:
 
         try:
             if rebuild_index:
-                counts = rebuild(corpus)
-                console.print(f"rebuilt index: {counts['samples']} samples in {counts['shards']} shards")
+                rebuilt = rebuild(corpus)
+                console.print(f"rebuilt index: {rebuilt.counts['samples']} samples in {rebuilt.counts['shards']} shards "
+                              f"of {rebuilt.partitions} committed partitions")
+                for source, partition in rebuilt.uncommitted:
+                    console.print(f"[yellow]uncommitted[/yellow] partition {partition} of {source}: shards on disk but "
+                                  "no commit marker (an unfinished conversion); left out: rerun convert to redo it")
             report = run_verify(corpus, workers)
         except CorpusError as exc:
             console.print(f"[red]error:[/red] {exc}")

@@ -29,7 +29,8 @@ from onellm_data.pipeline.partition import (
 from onellm_data.converters.base import Converter
 from onellm_data.errors import CorpusError
 from onellm_data.index import finalize, parts_dir
-from onellm_data.shards.atomic import ensure_writable_dir, remove_stale_tmp, write_bytes_atomic
+from onellm_data.pipeline.lock import source_lock
+from onellm_data.shards.atomic import ensure_writable_dir, file_sha256, remove_stale_tmp, write_bytes_atomic
 
 
 @dataclass
@@ -79,12 +80,20 @@ def remove_source(corpus: Path, source: str) -> None:
 
 
 def _check_committed(corpus: Path, marker: dict[str, Any]) -> None:
-    """A committed partition's shards must still be whole; a damaged one is an error, never silently reused."""
+    """A committed partition's shards must still be whole; a damaged one is an error, never silently reused.
+
+    Size first (free), then the sha256 recorded at commit: a same-size byte flip is caught too. Hashing reads each
+    committed shard once per rerun, at disk speed (``benchmarks/bench_resume_check.py``).
+    """
     for shard in marker["shards"]:
         path = corpus / shard["shard"]
         size = path.stat().st_size if path.exists() else None
+        found = None
         if size != shard["bytes"]:
             found = "missing" if size is None else f"{size} bytes, expected {shard['bytes']}"
+        elif (digest := file_sha256(path)) != shard["sha256"]:
+            found = f"sha256 {digest[:12]}…, expected {shard['sha256'][:12]}…"
+        if found is not None:
             raise CorpusError(
                 f"committed shard {path} is corrupt ({found}); run `onellm-data verify {corpus}`, then delete "
                 f"{parts_dir(corpus, marker['source'])}/{marker['partition']:06d}.commit.json to redo that partition"
@@ -153,6 +162,14 @@ def run_conversion(
     settings = settings or ShardSettings()
     executor = executor or InProcessExecutor()
     ensure_writable_dir(corpus)
+    with source_lock(corpus, converter.source, shard_of):
+        return _run_locked(converter, corpus, settings, executor, shard_of, retry_rejects, overwrite, merge_index,
+                           dedup, progress)
+
+
+def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, executor: Executor,
+                shard_of: tuple[int, int] | None, retry_rejects: bool, overwrite: bool, merge_index: bool,
+                dedup: bool, progress: Any) -> ConversionSummary:
     remove_stale_tmp(corpus)
     _check_settings(corpus, converter, settings, overwrite)
     summary = ConversionSummary(converter.source)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import socket
 from collections.abc import Iterator
@@ -124,6 +125,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.unlink()
         raise
     commit(tmp, path)
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    """The sha256 hex digest of a file, read in 4 MiB blocks (hashlib releases the GIL on large blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def remove_stale_tmp(directory: Path) -> int:

@@ -1,11 +1,3 @@
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -14,12 +6,9 @@ from onellm_data.pipeline.executors import ProcessPoolExecutorBackend
 from onellm_data.converters import make_converter
 from onellm_data.errors import CorpusError
 from onellm_data.verify import verify
+from tests.pipeline.killable import markers, run_until, tmp_tar_exists, tree_bytes
 
 SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def convert(raw, corpus, executor=None, **kw):
@@ -94,47 +83,6 @@ def test_corrupt_committed_shard_is_reported_and_left_intact(jsonl_raw, tmp_path
     assert all(p.read_bytes() == b for p, b in others.items()) and shard.stat().st_size == 1000
 
 
-KILLABLE = textwrap.dedent(
-    """
-    import sys, time
-    from onellm_data.pipeline import ShardSettings, run_conversion
-    from onellm_data.converters import make_converter
-    from onellm_data.converters.jsonl import JsonlConverter
-
-    slow = float(sys.argv[3])
-    original = JsonlConverter.convert
-    def convert(self, record):
-        time.sleep(slow)
-        return original(self, record)
-    JsonlConverter.convert = convert
-    run_conversion(make_converter("jsonl", sys.argv[1], source="demo"), sys.argv[2],
-                   ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5))
-    """
-)
-
-
-def _run_until(raw, corpus, condition, timeout=60.0):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(raw), str(corpus), "0.05"], env=env)
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition(corpus):
-            assert proc.poll() is None, "conversion finished before the kill point"
-            assert time.monotonic() < deadline, "kill point never reached"
-            time.sleep(0.005)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-
-
-def _markers(n):
-    return lambda corpus: len(list(corpus.glob("index/parts/demo/*.commit.json"))) >= n
-
-
-def _tmp_tar_exists(corpus):
-    return any(corpus.glob("*/demo/.tmp-*"))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_point", ["mid_first_shard", "after_1_partition", "after_2_partitions_mid_shard"])
 def test_resume_after_sigkill_gives_identical_output(jsonl_raw, tmp_path, kill_point):
@@ -142,11 +90,11 @@ def test_resume_after_sigkill_gives_identical_output(jsonl_raw, tmp_path, kill_p
     convert(raw, tmp_path / "reference")
     corpus = tmp_path / "killed"
     if kill_point == "mid_first_shard":
-        _run_until(raw, corpus, _tmp_tar_exists)
+        run_until(raw, corpus, tmp_tar_exists)
     elif kill_point == "after_1_partition":
-        _run_until(raw, corpus, _markers(1))
+        run_until(raw, corpus, markers(1))
     else:
-        _run_until(raw, corpus, lambda c: _markers(2)(c) and _tmp_tar_exists(c))
+        run_until(raw, corpus, lambda c: markers(2)(c) and tmp_tar_exists(c))
     assert not (corpus / "index/samples.parquet").exists()
     summary = convert(raw, corpus)
     if kill_point != "mid_first_shard":

@@ -1,0 +1,119 @@
+"""One progress display for long jobs (convert, verify, verify --decode, rebuild): counts, rate and ETA.
+
+Workers anywhere (this process, a process pool, Ray tasks) send count deltas; a background thread redraws at
+least every second. On a terminal it is one live line (rich); otherwise it writes a plain log line each second
+the counts change, and a final line, so CI logs and ``nohup`` files stay readable.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+
+@dataclass
+class Counts:
+    records: int = 0  # inputs read (records for convert, shards or samples for verify)
+    samples: int = 0  # outputs written / checked
+    rejects: int = 0  # rejected inputs / problems found
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+class Progress:
+    """Thread-safe counters with a periodic display. Use as a context manager; ``advance`` from any thread."""
+
+    def __init__(self, label: str, total: int | None = None, unit: str = "records", *, stream: TextIO | None = None,
+                 interval: float = 1.0, plain: bool | None = None, words: tuple[str, str] = ("samples", "rejects")):
+        self.label, self.total, self.unit, self.words = label, total, unit, words
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.plain = (not sys.stdout.isatty()) if plain is None else plain
+        self.counts = Counts()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._live = None
+        self._last_line: str | None = None
+        self._start = time.monotonic()
+
+    # -- counting -----------------------------------------------------------------------------------------------
+    def advance(self, records: int = 0, samples: int = 0, rejects: int = 0) -> None:
+        with self._lock:
+            self.counts.records += records
+            self.counts.samples += samples
+            self.counts.rejects += rejects
+
+    def set_total(self, total: int | None) -> None:
+        self.total = total
+
+    # -- display ------------------------------------------------------------------------------------------------
+    def line(self) -> str:
+        """``label: 1,200/5,000 records, 1,150 samples, 50 rejects, 812.3 records/s, ETA 00:05``."""
+        with self._lock:
+            c = Counts(self.counts.records, self.counts.samples, self.counts.rejects)
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        rate = c.records / elapsed
+        done = f"{c.records:,}/{self.total:,}" if self.total else f"{c.records:,}"
+        eta = ""
+        if self.total and rate > 0 and c.records < self.total:
+            eta = f", ETA {_duration((self.total - c.records) / rate)}"
+        return (f"{self.label}: {done} {self.unit}, {c.samples:,} {self.words[0]}, {c.rejects:,} {self.words[1]}, "
+                f"{rate:,.1f} {self.unit}/s, {_duration(elapsed)} elapsed{eta}")
+
+    def _draw(self, final: bool = False) -> None:
+        text = self.line()
+        if self._live is not None:
+            self._live.update(text)
+            return
+        # Plain mode: one line per interval when something changed (the rate alone changing is not news).
+        key = text.split(", ")[:3]
+        if final or key != self._last_line:
+            print(text, file=self.stream, flush=True)
+            self._last_line = key
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._draw()
+
+    def __enter__(self) -> Progress:
+        self._start = time.monotonic()
+        if not self.plain:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self.line(), console=Console(file=self.stream), refresh_per_second=4, transient=False)
+            self._live.start()
+        self._thread = threading.Thread(target=self._run, name=f"progress-{self.label}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._live is not None:
+            self._live.update(self.line())
+            self._live.stop()
+        else:
+            self._draw(final=True)
+
+
+class NullProgress(Progress):
+    """Counts without displaying anything (library calls, tests)."""
+
+    def __init__(self) -> None:
+        super().__init__("", plain=True)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
