@@ -49,8 +49,13 @@ def download_command(
     optional: Annotated[bool, typer.Option("--optional", help="Also fetch optional files (OneLLM's copies).")] = False,
     retries: Annotated[int, typer.Option(help="Retries per file on transient errors.")] = 5,
     hf_endpoint: Annotated[Optional[str], typer.Option(envvar="HF_ENDPOINT", help="Hugging Face Hub endpoint.")] = None,
+    max_extract_gb: Annotated[Optional[float], typer.Option(
+        help="Refuse an archive that expands past this many GB (default: no total cap).")] = None,
+    max_extract_ratio: Annotated[float, typer.Option(
+        help="Refuse an archive that expands past this many times its own size (beyond 64 MiB).")] = 100.0,
 ) -> None:
     """Fetch the public files of SOURCE(s) into ROOT/SOURCE/, or print how to get gated ones; --check verifies."""
+    from onellm_data.download.extract import ExtractLimits
     from onellm_data.download.fetch import FetchOptions, check_source, download_sources
     from onellm_data.manifests import load_manifests
 
@@ -71,8 +76,10 @@ def download_command(
         for m in chosen:
             if m.instructions and (m.gated or m.manual_files):
                 _print_instructions(m, root)
+        limits = ExtractLimits(max_total_bytes=None if max_extract_gb is None else int(max_extract_gb * 1e9),
+                               max_ratio=max_extract_ratio)
         opts = FetchOptions(root=root, jobs=jobs, retries=retries, hf_endpoint=hf_endpoint,
-                            include_optional=optional)
+                            include_optional=optional, extract_limits=limits)
         if any(m.downloadable_files for m in chosen):
             outcomes.extend(download_sources(chosen, opts, console))
     _report(outcomes)

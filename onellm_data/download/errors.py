@@ -15,3 +15,8 @@ class ChecksumError(DownloadError):
 
 class UnsafeArchiveError(OnellmDataError):
     """An archive member would land outside the target (traversal, absolute path, link out) or is a device."""
+
+
+class ArchiveTooLargeError(UnsafeArchiveError):
+    """An archive that would expand past the configured size or ratio cap (a decompression bomb, or limits set
+    too low for a trusted archive)."""

@@ -4,6 +4,11 @@ Every member is checked before it is written: no absolute paths, no ``..`` that 
 target resolves outside the target folder, no device or FIFO files. The destination of each member is
 resolved against what is already on disk, so a symlink extracted earlier cannot be used to write elsewhere.
 A refused archive raises ``UnsafeArchiveError`` naming the member; nothing is written outside the target.
+
+Zip archives may not hold symlinks at all (zip has no portable link semantics, and a chain of links such as
+``t -> .``, ``f -> t/../x`` followed by a regular ``f`` passes any per-member check); every file is created
+without following a link at its final name. ``ExtractLimits`` caps what an archive may expand to, in total and
+as a ratio of its own size, so a small archive cannot fill the disk unasked.
 """
 
 from __future__ import annotations
@@ -15,9 +20,51 @@ import stat
 import tarfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from onellm_data.download.errors import UnsafeArchiveError
+from onellm_data.download.errors import ArchiveTooLargeError, UnsafeArchiveError
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Caps on the bytes an archive may write; ``None`` disables a cap.
+
+    The ratio cap allows ``max_ratio`` times the archive's size, but never less than ``ratio_floor_bytes``
+    (small archives of text legitimately compress far more than media do)."""
+
+    max_total_bytes: int | None = None
+    max_ratio: float | None = 100.0
+    ratio_floor_bytes: int = 64 << 20
+
+    def __post_init__(self) -> None:
+        if self.max_total_bytes is not None and self.max_total_bytes < 0:
+            raise ValueError(f"max_total_bytes must be >= 0, got {self.max_total_bytes}")
+        if self.max_ratio is not None and not self.max_ratio > 0:
+            raise ValueError(f"max_ratio must be > 0, got {self.max_ratio}")
+
+    def budget(self, archive_bytes: int) -> int | None:
+        caps = [] if self.max_total_bytes is None else [self.max_total_bytes]
+        if self.max_ratio is not None:
+            caps.append(max(int(self.max_ratio * archive_bytes), self.ratio_floor_bytes))
+        return min(caps) if caps else None
+
+
+class _Budget:
+    """Counts bytes written for one archive and refuses the write that would pass the cap."""
+
+    def __init__(self, archive: Path, archive_bytes: int, limits: ExtractLimits) -> None:
+        self.archive, self.archive_bytes, self.limits = archive, archive_bytes, limits
+        self.cap = limits.budget(archive_bytes)
+        self.used = 0
+
+    def take(self, n: int, member: str) -> None:
+        self.used += n
+        if self.cap is not None and self.used > self.cap:
+            raise ArchiveTooLargeError(
+                f"{self.archive}: member {member!r} takes the extracted size past the cap of {self.cap:,} bytes "
+                f"(archive {self.archive_bytes:,} bytes; limits: total {self.limits.max_total_bytes or 'none'}, "
+                f"ratio {self.limits.max_ratio or 'none'}x); refused. Raise the limits if this archive is trusted")
 
 
 def archive_kind(path: Path) -> str:
@@ -29,7 +76,7 @@ def archive_kind(path: Path) -> str:
 
 
 def safe_extract(archive: Path | Sequence[Path], target: Path, kind: str | None = None,
-                 strip_components: int = 0) -> int:
+                 strip_components: int = 0, limits: ExtractLimits | None = None) -> int:
     """Extract ``archive`` (or the concatenation of several parts, as split downloads are) into ``target``.
 
     Returns the number of members written.
@@ -39,14 +86,15 @@ def safe_extract(archive: Path | Sequence[Path], target: Path, kind: str | None 
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     root = Path(os.path.realpath(target))
+    budget = _Budget(parts[0], sum(p.stat().st_size for p in parts), limits or ExtractLimits())
     if kind in ("tar", "tar.gz"):
-        return _extract_tar(parts, root, "r|gz" if kind == "tar.gz" else "r|", strip_components)
+        return _extract_tar(parts, root, "r|gz" if kind == "tar.gz" else "r|", strip_components, budget)
     if len(parts) != 1:
         raise UnsafeArchiveError(f"{parts[0]}: split parts are only supported for tar archives")
     if kind == "zip":
-        return _extract_zip(parts[0], root, strip_components)
+        return _extract_zip(parts[0], root, strip_components, budget)
     if kind == "7z":
-        return _extract_7z(parts[0], root, strip_components)
+        return _extract_7z(parts[0], root, strip_components, budget)
     raise UnsafeArchiveError(f"{parts[0]}: unknown archive kind {kind!r}")
 
 
@@ -107,7 +155,7 @@ class _Concat(io.RawIOBase):
         super().close()
 
 
-def _extract_tar(parts: list[Path], root: Path, mode: str, strip: int) -> int:
+def _extract_tar(parts: list[Path], root: Path, mode: str, strip: int, budget: _Budget) -> int:
     written = 0
     stream = io.BufferedReader(_Concat(parts), buffer_size=1 << 20)
     try:
@@ -118,6 +166,8 @@ def _extract_tar(parts: list[Path], root: Path, mode: str, strip: int) -> int:
                 dest = member_destination(root, member.name, parts[0], strip)
                 if dest is None:
                     continue
+                if member.isfile():
+                    budget.take(member.size, member.name)
                 if member.issym():
                     _check_link(root, dest, member.linkname, member.name, parts[0])
                 elif member.islnk():
@@ -137,7 +187,7 @@ def _extract_tar(parts: list[Path], root: Path, mode: str, strip: int) -> int:
     return written
 
 
-def _extract_zip(path: Path, root: Path, strip: int) -> int:
+def _extract_zip(path: Path, root: Path, strip: int, budget: _Budget) -> int:
     written = 0
     try:
         zf = zipfile.ZipFile(path)
@@ -145,33 +195,46 @@ def _extract_zip(path: Path, root: Path, strip: int) -> int:
         raise UnsafeArchiveError(f"{path}: not a readable zip archive: {exc}") from None
     with zf:
         infos = zf.infolist()
+        declared = _Budget(budget.archive, budget.archive_bytes, budget.limits)
         for info in infos:  # check everything before writing anything
-            dest = member_destination(root, info.filename, path, strip)
+            member_destination(root, info.filename, path, strip)
             mode = info.external_attr >> 16
-            if dest is not None and stat.S_ISLNK(mode):
-                _check_link(root, dest, zf.read(info).decode("utf-8", "replace"), info.filename, path)
-            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+            if stat.S_ISLNK(mode):
+                raise UnsafeArchiveError(f"{path}: member {info.filename!r} is a symlink; links in zip archives "
+                                         "are refused")
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchiveError(f"{path}: member {info.filename!r} is a device or FIFO; refused")
+            if not info.is_dir():
+                declared.take(info.file_size, info.filename)
         for info in infos:
-            dest = member_destination(root, info.filename, path, strip)
+            dest = member_destination(root, info.filename, path, strip)  # again: resolved after earlier writes
             if dest is None:
                 continue
             if info.is_dir():
                 dest.mkdir(parents=True, exist_ok=True)
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                if dest.is_symlink() or dest.exists():
-                    dest.unlink()
-                os.symlink(zf.read(info).decode("utf-8"), dest)
-            else:
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+            _copy_member(zf, info, dest, budget)
             written += 1
     return written
 
 
-def _extract_7z(path: Path, root: Path, strip: int) -> int:
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: _Budget) -> None:
+    """Write one member as a new regular file; a link already at ``dest`` is replaced, never followed."""
+    if dest.is_symlink():
+        dest.unlink()
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        with zf.open(info) as src, os.fdopen(fd, "wb") as out:
+            while chunk := src.read(1 << 20):
+                budget.take(len(chunk), info.filename)  # counted as decompressed: headers can lie
+                out.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _extract_7z(path: Path, root: Path, strip: int, budget: _Budget) -> int:
     import py7zr
 
     try:
@@ -182,6 +245,8 @@ def _extract_7z(path: Path, root: Path, strip: int) -> int:
                 if info.is_symlink:
                     # py7zr cannot show the link target before extracting: refuse links outright.
                     raise UnsafeArchiveError(f"{path}: member {info.filename!r} is a symlink; refused in 7z")
+                if not info.is_directory:
+                    budget.take(info.uncompressed or 0, info.filename)  # py7zr checks sizes and CRCs on write
             if strip:
                 raise UnsafeArchiveError(f"{path}: strip_components is not supported for 7z")
             archive.extractall(path=root)

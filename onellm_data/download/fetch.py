@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
                            TransferSpeedColumn)
 
 from onellm_data.download.errors import ChecksumError, DownloadError, UnsafeArchiveError
-from onellm_data.download.extract import safe_extract
+from onellm_data.download.extract import ExtractLimits, safe_extract
 from onellm_data.download.hf import download_hf_file, download_hf_pattern
 from onellm_data.download.http import download_url, sha256_file
 from onellm_data.download.state import SourceState, count_files, source_dir
@@ -46,6 +46,7 @@ class FetchOptions:
     timeout: float = 60.0
     hf_endpoint: str | None = None
     include_optional: bool = False
+    extract_limits: ExtractLimits = field(default_factory=ExtractLimits)
 
 
 class _Sources:
@@ -101,7 +102,7 @@ def _extract(manifest: Manifest, spec: FileSpec, opts: FetchOptions, state: Sour
     parts = [directory / spec.path, *(directory / p for p in spec.extract_with)]
     target = directory / (spec.extract_to or Path(spec.path).parent.as_posix())
     try:
-        members = safe_extract(parts, target, spec.extract, spec.strip_components)
+        members = safe_extract(parts, target, spec.extract, spec.strip_components, opts.extract_limits)
     except (UnsafeArchiveError, OSError) as exc:
         return Outcome(manifest.name, spec.path, "failed", f"extraction refused or failed: {exc}")
     state.mark_extracted(spec.path, members)

@@ -11,8 +11,8 @@ from pathlib import Path
 import py7zr
 import pytest
 
-from onellm_data.download.errors import UnsafeArchiveError
-from onellm_data.download.extract import safe_extract
+from onellm_data.download.errors import ArchiveTooLargeError, UnsafeArchiveError
+from onellm_data.download.extract import ExtractLimits, safe_extract
 
 
 def _tar(path: Path, members: list[tuple[str, bytes | None, str | None, int]], mode: str = "w") -> Path:
@@ -129,7 +129,7 @@ def test_zip_traversal_and_absolute_refused_before_anything_is_written(tmp_path:
 
 def test_zip_symlink_pointing_out_refused(tmp_path: Path) -> None:
     archive = _zip(tmp_path / "a.zip", [("link", b"../outside", stat.S_IFLNK | 0o777)])
-    with pytest.raises(UnsafeArchiveError, match="points outside"):
+    with pytest.raises(UnsafeArchiveError, match="'link' is a symlink"):
         safe_extract(archive, tmp_path / "out")
     assert not (tmp_path / "out" / "link").is_symlink()
 
@@ -156,3 +156,77 @@ def test_not_an_archive_is_a_clear_error(tmp_path: Path) -> None:
     junk.write_bytes(b"not a zip")
     with pytest.raises(UnsafeArchiveError, match="not a readable zip"):
         safe_extract(junk, tmp_path / "out")
+
+
+def test_zip_link_chain_cannot_write_outside(tmp_path: Path) -> None:
+    """t -> ., f -> t/../x, then a regular f: each link passes a per-member check, the write would land in x."""
+    archive = _zip(tmp_path / "a.zip", [("t", b".", stat.S_IFLNK | 0o777), ("f", b"t/../x", stat.S_IFLNK | 0o777),
+                                        ("f", b"escaped", stat.S_IFREG | 0o644)])
+    with pytest.raises(UnsafeArchiveError, match="'t' is a symlink"):
+        safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "x").exists()
+    assert not any(p.is_symlink() for p in (tmp_path / "out").iterdir())
+
+
+def test_zip_member_replaces_a_link_already_in_the_target(tmp_path: Path) -> None:
+    """A link planted at a member's name is replaced by the member's file, never written through."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "f").symlink_to(tmp_path / "victim")
+    (tmp_path / "victim").write_bytes(b"precious")
+    safe_extract(_zip(tmp_path / "a.zip", [("f", b"new", None)]), out)
+    assert (tmp_path / "victim").read_bytes() == b"precious"
+    assert not (out / "f").is_symlink() and (out / "f").read_bytes() == b"new"
+
+
+def _zeros_zip(path: Path, n: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("readme.txt", b"ok")
+        zf.writestr("zeros.bin", bytes(n))
+    return path
+
+
+def test_zip_bomb_refused_by_ratio_before_writing(tmp_path: Path) -> None:
+    archive = _zeros_zip(tmp_path / "bomb.zip", 4 << 20)  # 4 MiB of zeros in ~4 KiB
+    limits = ExtractLimits(max_ratio=50, ratio_floor_bytes=0)
+    with pytest.raises(ArchiveTooLargeError, match="zeros.bin.*cap of") as err:
+        safe_extract(archive, tmp_path / "out", limits=limits)
+    assert "ratio 50" in str(err.value)
+    assert not (tmp_path / "out" / "readme.txt").exists()  # refused from the declared sizes, before any write
+
+
+def test_zip_total_cap_and_generous_limits(tmp_path: Path) -> None:
+    archive = _zeros_zip(tmp_path / "bomb.zip", 2 << 20)
+    with pytest.raises(ArchiveTooLargeError, match="total 1000000"):
+        safe_extract(archive, tmp_path / "out", limits=ExtractLimits(max_total_bytes=1_000_000, max_ratio=None))
+    assert safe_extract(archive, tmp_path / "ok", limits=ExtractLimits(max_total_bytes=3 << 20)) == 2
+    assert (tmp_path / "ok" / "zeros.bin").stat().st_size == 2 << 20
+
+
+def test_zip_lying_header_is_counted_as_decompressed(tmp_path: Path) -> None:
+    """A central directory that declares a tiny size cannot slip the real bytes past the cap."""
+    archive = _zeros_zip(tmp_path / "bomb.zip", 2 << 20)
+    data = bytearray(archive.read_bytes())
+    real = (2 << 20).to_bytes(4, "little")
+    data = data.replace(real, (10).to_bytes(4, "little"))  # local header and central directory both lie
+    archive.write_bytes(bytes(data))
+    with pytest.raises((ArchiveTooLargeError, UnsafeArchiveError, zipfile.BadZipFile)):
+        safe_extract(archive, tmp_path / "out", limits=ExtractLimits(max_total_bytes=1 << 20, max_ratio=None))
+    big = tmp_path / "out" / "zeros.bin"
+    assert not big.exists() or big.stat().st_size <= 1 << 20
+
+
+def test_tar_gz_bomb_refused_during_the_stream(tmp_path: Path) -> None:
+    archive = _tar(tmp_path / "bomb.tar.gz", [("a.bin", bytes(1 << 20), None, tarfile.REGTYPE),
+                                              ("b.bin", bytes(3 << 20), None, tarfile.REGTYPE)], mode="w:gz")
+    with pytest.raises(ArchiveTooLargeError, match="'b.bin'"):
+        safe_extract(archive, tmp_path / "out", limits=ExtractLimits(max_ratio=100, ratio_floor_bytes=2 << 20))
+    assert not (tmp_path / "out" / "b.bin").exists()
+
+
+def test_default_limits_allow_media_archives(tmp_path: Path) -> None:
+    """Defaults refuse only what no dataset needs: 64 MiB of anything, and 100x beyond that."""
+    assert ExtractLimits().budget(1 << 20) == 100 << 20
+    assert ExtractLimits().budget(1000) == 64 << 20
+    with pytest.raises(ValueError):
+        ExtractLimits(max_ratio=0)

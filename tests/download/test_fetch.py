@@ -24,9 +24,10 @@ ZIP = _zip_bytes()
 JSON = b'[{"id": 1}]'
 
 
-def _manifest(server: FaultServer, extra_files: list[dict] | None = None) -> Manifest:
+def _manifest(server: FaultServer, extra_files: list[dict] | None = None, zip_bytes: bytes = ZIP) -> Manifest:
     files = [
-        {"path": "coco/train2017.zip", "url": server.url("/train2017.zip"), "sha256": hashlib.sha256(ZIP).hexdigest(),
+        {"path": "coco/train2017.zip", "url": server.url("/train2017.zip"),
+         "sha256": hashlib.sha256(zip_bytes).hexdigest(),
          "extract": "zip", "extract_to": "coco/"},
         {"path": "ann.json", "url": server.url("/ann.json"), "sha256": None, "sha256_reason": "test",
          "size": len(JSON)},
@@ -99,3 +100,20 @@ def test_check_verifies_files_the_user_placed(tmp_path: Path) -> None:
     # A file changed after verification is no longer reported verified.
     (tmp_path / "gated/annots.npy").write_bytes(b"ok!")
     assert local_status(tmp_path, m).status == "complete"
+
+
+def test_extraction_cap_from_options_refuses_a_bomb(server: FaultServer, tmp_path: Path) -> None:
+    from onellm_data.download.extract import ExtractLimits
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("train2017/zeros.bin", bytes(2 << 20))
+    bomb = buf.getvalue()
+    server.routes["/train2017.zip"] = Route(bomb)
+    server.routes["/ann.json"] = Route(JSON)
+    m = _manifest(server, zip_bytes=bomb)
+    opts = FetchOptions(root=tmp_path, backoff=0.0, extract_limits=ExtractLimits(max_ratio=10, ratio_floor_bytes=0))
+    outcomes = {o.path: o for o in download_sources([m], opts)}
+    assert outcomes["coco/train2017.zip"].status == "failed"
+    assert "cap of" in outcomes["coco/train2017.zip"].message
+    assert not (tmp_path / "demo/coco/train2017/zeros.bin").exists()
