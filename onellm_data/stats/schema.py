@@ -1,13 +1,11 @@
-"""The JSON Schema of stats.json (every field documented in its ``description``) and a validator.
-
-``validate(stats)`` uses the ``jsonschema`` package when it is installed; otherwise a small built-in checker
-that understands exactly the keywords this schema uses (type, properties, required, additionalProperties,
-items, enum, minimum, maximum, $ref into $defs), so a report can always be checked.
-"""
+"""The JSON Schema of stats.json (every field documented in its ``description``) and its validator
+(``jsonschema``, Draft 2020-12)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import jsonschema
 
 NULLABLE_INT = {"type": ["integer", "null"], "minimum": 0}
 NULLABLE_NUM = {"type": ["number", "null"]}
@@ -173,62 +171,10 @@ STATS_SCHEMA: dict[str, Any] = {
     "$defs": DEFS,
 }
 
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+_VALIDATOR = jsonschema.Draft202012Validator(STATS_SCHEMA)
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, _TYPES[name])
-
-
-def _check(value: Any, schema: dict[str, Any], path: str, errors: list[str]) -> None:
-    """The subset of JSON Schema used above; mirrors jsonschema's verdicts for this schema."""
-    if "$ref" in schema:
-        schema = DEFS[schema["$ref"].rsplit("/", 1)[1]]
-    types = schema.get("type")
-    if types is not None:
-        types = [types] if isinstance(types, str) else types
-        if not any(_is_type(value, t) for t in types):
-            errors.append(f"{path or '$'}: {value!r} is not of type {types}")
-            return
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path or '$'}: {value!r} is not one of {schema['enum']}")
-    if _is_type(value, "number"):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{path}: {value} is less than the minimum of {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{path}: {value} is greater than the maximum of {schema['maximum']}")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                errors.append(f"{path or '$'}: {name!r} is a required property")
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            if name in props:
-                _check(item, props[name], f"{path}.{name}", errors)
-            elif extra is False:
-                errors.append(f"{path or '$'}: additional property {name!r} is not allowed")
-            elif isinstance(extra, dict):
-                _check(item, extra, f"{path}.{name}", errors)
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            _check(item, schema["items"], f"{path}[{i}]", errors)
-
-
-def validate(stats: dict[str, Any], use_jsonschema: bool = True) -> list[str]:
-    """Every way ``stats`` departs from STATS_SCHEMA (empty list when valid)."""
-    if use_jsonschema:
-        try:
-            import jsonschema
-        except ImportError:
-            use_jsonschema = False
-    if not use_jsonschema:
-        errors: list[str] = []
-        _check(stats, STATS_SCHEMA, "", errors)
-        return errors
-    validator = jsonschema.Draft202012Validator(STATS_SCHEMA)
-    return [f"{'.'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(stats)]
+def validate(stats: dict[str, Any]) -> list[str]:
+    """Every way ``stats`` departs from STATS_SCHEMA (empty list when valid), as ``path: message`` lines."""
+    return [f"{'.'.join(map(str, e.absolute_path)) or '$'}: {e.message}"
+            for e in sorted(_VALIDATOR.iter_errors(stats), key=lambda e: list(map(str, e.absolute_path)))]
