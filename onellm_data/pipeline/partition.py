@@ -9,7 +9,9 @@ shard number), so partitions can be converted independently by processes, machin
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,13 +97,24 @@ def _token_counter(model_path: str | None):
     return _TOKENIZERS[model_path]
 
 
-class _Stream:
-    """The open shard of one modality within a partition."""
+def member_signature(members: dict[str, bytes]) -> tuple[str, ...]:
+    """The member names a sample stores (``json`` aside): samples with different ones never share a shard, so
+    readers that infer columns from a shard's first samples (Hugging Face ``datasets``) see every member."""
+    return tuple(sorted(members))
 
-    def __init__(self, corpus: Path, modality: str, source: str, partition: int, settings: ShardSettings):
+
+class _Stream:
+    """The open shard of one (modality, member signature) within a partition.
+
+    Streams of one modality draw their shard numbers from a shared counter, in the order their shards open.
+    """
+
+    def __init__(self, corpus: Path, modality: str, source: str, partition: int, settings: ShardSettings,
+                 numbers: Iterator[int]):
         self.corpus, self.modality, self.source, self.partition = corpus, modality, source, partition
         self.settings = settings
-        self.number = 0
+        self.numbers = numbers
+        self.number = -1
         self.writer: TarShardWriter | None = None
         self.done: list[dict[str, Any]] = []
 
@@ -117,6 +130,7 @@ class _Stream:
         if w is not None and (w.count >= self.settings.max_count or w.size + size > self.settings.max_bytes):
             self.close()
         if self.writer is None:
+            self.number = next(self.numbers)
             self.writer = TarShardWriter(self.corpus / self.relpath)
         return self.relpath, self.writer.add_sample(key, members)
 
@@ -135,7 +149,6 @@ class _Stream:
                 }
             )
             self.writer = None
-            self.number += 1
 
     def abort(self) -> None:
         if self.writer is not None:
@@ -156,7 +169,8 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
     conv = task.converter
     source = conv.source
     remove_partition_output(corpus, source, task.partition)
-    streams: dict[str, _Stream] = {}
+    streams: dict[tuple[str, tuple[str, ...]], _Stream] = {}
+    numbers: dict[str, Iterator[int]] = {}
     rows = SampleColumns()
     rejects: list[dict[str, Any]] = []
     keys: set[str] = set()
@@ -191,9 +205,12 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                     continue
                 keys.add(sample.key)
                 blob = sample.json_bytes()
-                stream = streams.get(sample.modality)
+                lane = (sample.modality, member_signature(sample.media))
+                stream = streams.get(lane)
                 if stream is None:
-                    stream = streams[sample.modality] = _Stream(corpus, sample.modality, source, task.partition, task.settings)
+                    counter = numbers.setdefault(sample.modality, itertools.count())
+                    stream = streams[lane] = _Stream(corpus, sample.modality, source, task.partition,
+                                                     task.settings, counter)
                 shard, offset = stream.add(sample.key, {"json": blob, **sample.media})
                 tokens = _count_tokens(sp, sample) if sp is not None else None
                 rows.add(sample, shard, task.partition, offset, len(blob), tokens)
