@@ -26,4 +26,7 @@ def test_map_of_other_size_is_resized(tmp_path):
     df = index(tmp_path / "c").set_index("source_id")
     assert df.loc["000000033471", "map_resized"] and not df.loc["000000052846", "map_resized"]
     blobs = members(tmp_path / "c")["llava_normal-000000033471"]
-    assert Image.open(io.BytesIO(blobs["normal.png"])).size == (64, 48)
+    assert Image.open(io.BytesIO(blobs["normal.png"])).size == (32, 24)  # stored as found, resized at load
+    from onellm_data.codecs import decode
+
+    assert decode("normal", blobs).shape == (2, 3, 224, 224)
