@@ -115,3 +115,15 @@ def test_build_sample_never_overwrites_real_raw_data(tmp_path):
                                       str(tmp_path / "raw"), "--out", str(tmp_path / "c")])
     assert result.exit_code == 2 and "not a generated sample" in result.output
     assert real.read_text() == '{"images": [], "annotations": []}'
+
+
+def test_same_size_byte_flip_in_committed_shard_is_named_on_resume(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    shard = sorted((tmp_path / "a/image/demo").glob("*.tar"))[1]
+    data = bytearray(shard.read_bytes())
+    data[1500] ^= 0x01  # inside a JPEG: same size, still a valid tar
+    shard.write_bytes(bytes(data))
+    with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt \\(sha256 "):
+        convert(raw, tmp_path / "a")
+    assert shard.read_bytes() == bytes(data)
