@@ -7,7 +7,7 @@ COCO image, and a caption of that image is a different task. The exclude rule, p
 
 - caption samples: the best-ranked source keeps its samples; other sources' captions of the same media are
   excluded (cc3m and laion captioning the same photo teach the alignment stage one pair twice);
-- any kind: a sample whose answers equal an earlier one's (rank, then key) is excluded (a repeated sample);
+- any kind: a sample whose whole conversation equals an earlier one's (rank, then key) is excluded (a repeat);
 - instruction samples with different answers are all kept: they are different questions about one picture.
 
 Outputs under ``CORPUS/quality/``: ``duplicates.parquet`` (one row per grouped sample: group, kind, key, source,
@@ -72,7 +72,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 def find_duplicates(table: pa.Table | pd.DataFrame, max_distance: int = DEFAULT_MAX_DISTANCE,
                     prefer: tuple[str, ...] = ()) -> DedupResult:
     """Groups and exclusions from a hashes table (columns key, source, source_id, modality, task, exact, near,
-    answers; rows without media are ignored)."""
+    conversation; rows without media are ignored)."""
     df = hashes_frame(table) if isinstance(table, pa.Table) else table
     n = len(df)
     group = np.full(n, -1, np.int64)
@@ -97,7 +97,7 @@ def find_duplicates(table: pa.Table | pd.DataFrame, max_distance: int = DEFAULT_
         offset += int(g.max(initial=-1)) + 1
         exact_offset += ex.count
     grouped = np.flatnonzero(group >= 0)
-    m = df.iloc[grouped][["key", "source", "source_id", "modality", "task", "exact", "near", "answers"]].copy()
+    m = df.iloc[grouped][["key", "source", "source_id", "modality", "task", "exact", "near", "conversation"]].copy()
     m["group"] = group[grouped]
     m["exact_group"] = exact_group[grouped]
     rank_of = {s: i for i, s in enumerate(prefer)}
@@ -106,12 +106,11 @@ def find_duplicates(table: pa.Table | pd.DataFrame, max_distance: int = DEFAULT_
         lambda t: t[0] * (len(sources) + 1) + t[1])
     m = m.sort_values(["group", "rank", "key"], kind="stable")
     best = m.groupby(["group", "task"])["rank"].transform("min")
-    answers_key = m["answers"].map(lambda a: hash(tuple(a)) if a is not None and len(a) else None)
-    repeat = m.assign(_a=answers_key).duplicated(["group", "task", "_a"]) & answers_key.notna()
+    repeat = m.duplicated(["group", "task", "conversation"])
     copy = (m["task"] == "caption") & (m["rank"] > best)
     m["excluded"] = copy | repeat
     m["reason"] = np.where(copy, "caption of media another source captions",
-                           np.where(repeat, "repeated sample (same media and answers)", ""))
+                           np.where(repeat, "repeated sample (same media and conversation)", ""))
     # Distance of each member to its group's first kept member.
     first = m[~m["excluded"]].groupby("group").head(1).set_index("group")
     ref_near, ref_exact = m["group"].map(first["near"]), m["group"].map(first["exact"])

@@ -14,7 +14,8 @@ video     the middle frame's pixels, frame count, size   pHash of the middle key
                                                          and rescaling; trimmed copies keep their middle close)
 audio     mono float32 samples and rate                  spectral dHash: log energy of the first 10 s at 16 kHz
                                                          in 8 time slices × 9 log-spaced bands, bit = band b+1
-                                                         louder than band b (gain and codec invariant)
+                                                         louder than band b; bands 50 dB under the loudest
+                                                         are clamped (noise flips no bit)
 point     the [N, 6] rows sorted (order invariant)       dHash of the 9×8 point density projected on the cloud's
                                                          two widest axes (centred, scaled to [-1, 1])
 imu, fmri the stored array (float32 / float16)           none: sensor windows are compared by id and exactly
@@ -96,7 +97,9 @@ def audio_near_hash(mono: np.ndarray, rate: int) -> int:
     edges = np.r_[edges, [power.shape[1]] * (10 - len(edges))] if len(edges) < 10 else edges
     bands = np.stack([power[:, a:max(b, a + 1)].sum(axis=1) for a, b in zip(edges[:-1], edges[1:])], axis=1)
     slices = np.array_split(np.arange(len(bands)), 8)
-    energy = np.log(np.stack([bands[s].sum(axis=0) if len(s) else np.zeros(9) for s in slices]) + 1e-10)
+    energy = np.stack([bands[s].sum(axis=0) if len(s) else np.zeros(9) for s in slices])
+    # Bands 50 dB below the loudest hold only noise: clamp them equal so noise cannot flip their bits.
+    energy = np.log(np.maximum(energy, energy.max() * 1e-5 + 1e-20))
     bits = (energy[:, 1:] > energy[:, :-1]).ravel()  # 8 × 8
     return int(np.packbits(bits).view(">u8")[0])
 

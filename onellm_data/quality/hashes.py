@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from onellm_data.index import read_table
 from onellm_data.quality.fingerprint import fingerprint_members
-from onellm_data.quality.normalise import sample_id_tokens, text_hash
+from onellm_data.quality.normalise import normalise_text, sample_id_tokens, text_hash
 from onellm_data.shards.atomic import atomic_path
 
 QUALITY_DIR = "quality"
@@ -30,7 +30,7 @@ HASHES_FILE = "hashes.parquet"
 HASHES_SCHEMA = pa.schema([
     ("key", pa.string()), ("source", pa.string()), ("source_id", pa.string()), ("modality", pa.string()),
     ("task", pa.string()), ("exact", pa.binary(32)), ("near", pa.uint64()),
-    ("answers", pa.list_(pa.int64())), ("questions", pa.list_(pa.int64())), ("ids", pa.list_(pa.string())),
+    ("conversation", pa.int64()), ("answers", pa.list_(pa.int64())), ("questions", pa.list_(pa.int64())), ("ids", pa.list_(pa.string())),
     ("error", pa.string()),
 ])
 _SHARDS_META = b"onellm.shards_sha256"
@@ -67,6 +67,12 @@ def _texts(conversations: list[dict[str, str]], role: str) -> list[int]:
     return sorted(h for h in hashes if h is not None)
 
 
+def conversation_hash(conversations: list[dict[str, str]]) -> int:
+    """Signed 64-bit digest of the whole normalised conversation (roles included): equal for a repeated sample."""
+    text = "\x1e".join(f"{t.get('from')}\x1f{normalise_text(t.get('value', ''))}" for t in conversations)
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
 def hash_shard(path: Path) -> list[dict[str, Any]]:
     """Rows of ``HASHES_SCHEMA`` for every sample of one shard."""
     rows = []
@@ -76,6 +82,7 @@ def hash_shard(path: Path) -> list[dict[str, Any]]:
         row = {"key": key, "source": record["source"], "source_id": str(record["source_id"]),
                "modality": record["modality"], "task": "caption" if meta.get("task") == "caption" else "instruct",
                "exact": None, "near": None, "error": None,
+               "conversation": conversation_hash(record["conversations"]),
                "answers": _texts(record["conversations"], "gpt"),
                "questions": _texts(record["conversations"], "human"),
                "ids": sample_id_tokens(record["source"], str(record["source_id"]), meta)}
