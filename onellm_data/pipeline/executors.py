@@ -6,7 +6,14 @@ bounded number of tasks in flight so memory stays flat however long the record s
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol
@@ -28,6 +35,32 @@ class InProcessExecutor:
             yield fn(task)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:  # reparented: the parent is gone
+            os._exit(1)
+
+
+def die_with_parent(parent: int, pdeathsig: bool) -> None:
+    """Pool-worker initializer: never outlive the conversion process, even when it is SIGKILLed (no cleanup runs).
+
+    On Linux the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG; only requested when the pool is
+    created from the main thread, since the signal fires when the creating *thread* exits). Everywhere, a daemon
+    thread also exits the worker as soon as it is reparented. A killed worker leaves only temporary files, which
+    the next run removes.
+    """
+    if pdeathsig and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
+
+
 class ProcessPoolExecutorBackend:
     """A local pool of spawned worker processes (spawn: safe beside threads and torch)."""
 
@@ -37,7 +70,9 @@ class ProcessPoolExecutorBackend:
 
     def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+        on_main = threading.current_thread() is threading.main_thread()
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=die_with_parent,
+                                 initargs=(os.getpid(), on_main)) as pool:
             pending: set[Future[PartitionResult]] = set()
             for task in tasks:
                 pending.add(pool.submit(fn, task))
