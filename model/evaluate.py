@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from model import metrics
+from model.generate import generate_batch
 from model.media import MediaInput, load_media
+from onellm_data.errors import OnellmDataError
+from onellm_data.loader.template import CHAT, TextTokenizer, check_format, encode_prompt, extract_answer
 
 CAPTION_PROMPTS = {
     "image": "Provide a one-sentence caption for the provided image.",
@@ -106,8 +111,6 @@ def _int_id(item_id: str) -> int | str:
 def _collect(items: list[EvalItem], answer_fn: Callable[[EvalItem], str], skip_errors: bool,
              progress: Callable[[int], None] | None) -> tuple[dict[str, str], dict[str, str]]:
     """Predictions by id, and the error of every item that could not be answered (when skipping)."""
-    from onellm_data.errors import OnellmDataError
-
     many = getattr(answer_fn, "answer_many", None)
     if many is not None:
         results = many(items, progress=progress)
@@ -212,7 +215,7 @@ class DecodeSettings:
                 "seed": self.seed, "stop_at_separator": self.stop_at_separator}
 
 
-def separator_stop_ids(tokenizer) -> list[int]:
+def separator_stop_ids(tokenizer: TextTokenizer) -> list[int]:
     """The token that starts "###" right after a newline (LLaMA: "##"; the demo tokenizer: "###"), or none when
     the tokenizer splits it some other way."""
     newline = tokenizer.encode("\n", bos=False, eos=False)
@@ -235,19 +238,21 @@ class Answer:
 class ModelAnswerer:
     """Answers with the training conversation template (``encode_prompt``) and KV-cached decoding.
 
+    ``fmt`` is the format the model was trained on (``WeightsInfo.format``): ``chat`` prompts with the
+    conversation up to ``### Assistant:``, ``caption`` with BOS alone, exactly the prefix training used.
     Callable on one ``EvalItem``; ``answer_many`` batches consecutive items of one modality and prompt length
     (caption sets share one prompt, so they batch fully) and returns an exception in place of the answer for
     items whose media cannot be read.
     """
 
-    def __init__(self, model, tokenizer, settings: DecodeSettings | None = None, batch_size: int = 1) -> None:
-        import torch
-
+    def __init__(self, model: torch.nn.Module, tokenizer: TextTokenizer, settings: DecodeSettings | None = None,
+                 batch_size: int = 1, fmt: str = CHAT) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.model, self.tokenizer = model, tokenizer
         self.settings = settings or DecodeSettings()
         self.batch_size = batch_size
+        self.format = check_format(fmt)
         self.device = next(model.parameters()).device
         self.stop_ids = separator_stop_ids(tokenizer) if self.settings.stop_at_separator else []
         self.generator = None
@@ -255,15 +260,9 @@ class ModelAnswerer:
             self.generator = torch.Generator(device=self.device).manual_seed(self.settings.seed)
 
     def prompt_ids(self, prompt: str, modality: str | None) -> list[int]:
-        from onellm_data.loader.template import encode_prompt
+        return encode_prompt(prompt, self.tokenizer, modality=modality, fmt=self.format)
 
-        return encode_prompt(prompt, self.tokenizer, modality=modality)
-
-    def _generate(self, prompts: list[list[int]], media, modality: str) -> list[list[int]]:
-        import torch
-
-        from model.generate import generate_batch
-
+    def _generate(self, prompts: list[list[int]], media: torch.Tensor | None, modality: str) -> list[list[int]]:
         s = self.settings
         with torch.no_grad():
             return generate_batch(self.model, prompts, media, modality, max_new_tokens=s.max_new_tokens,
@@ -271,8 +270,6 @@ class ModelAnswerer:
                                   stop_ids=self.stop_ids, generator=self.generator)
 
     def _answer(self, out: list[int], prompt_len: int) -> Answer:
-        from onellm_data.loader.template import extract_answer
-
         raw = self.tokenizer.decode(out)
         return Answer(extract_answer(raw), raw, len(out), prompt_len)
 
@@ -288,10 +285,6 @@ class ModelAnswerer:
 
     def answer_many(self, items: list[EvalItem], progress: Callable[[int], None] | None = None
                     ) -> dict[str, str | Exception]:
-        import torch
-
-        from onellm_data.errors import OnellmDataError
-
         results: dict[str, str | Exception] = {}
         batch: list[tuple[EvalItem, list[int], Any]] = []
 
@@ -326,7 +319,8 @@ class ModelAnswerer:
         return results
 
 
-def model_answer_fn(model, tokenizer, max_new_tokens: int = 64, temperature: float = 0.0, top_p: float = 1.0,
-                    batch_size: int = 1, seed: int = 0) -> ModelAnswerer:
-    """Answers with the training conversation template and KV-cached greedy (or sampled) decoding."""
-    return ModelAnswerer(model, tokenizer, DecodeSettings(max_new_tokens, temperature, top_p, seed), batch_size)
+def model_answer_fn(model: torch.nn.Module, tokenizer: TextTokenizer, max_new_tokens: int = 64,
+                    temperature: float = 0.0, top_p: float = 1.0, batch_size: int = 1, seed: int = 0,
+                    fmt: str = CHAT) -> ModelAnswerer:
+    """Answers in the format the model trained on, with KV-cached greedy (or sampled) decoding."""
+    return ModelAnswerer(model, tokenizer, DecodeSettings(max_new_tokens, temperature, top_p, seed), batch_size, fmt)

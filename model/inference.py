@@ -11,7 +11,8 @@ The model is built on the meta device and takes the memory-mapped tensors of the
 7B checkpoint is read once and never initialised randomly first. Every key must match (strict), and problems
 name the file. The tokenizer is ``tokenizer`` if given, else a ``tokenizer.model`` next to the weights, else the
 tokenizer named in the training output's ``stage.json``, else the bundled demo tokenizer when the model's
-vocabulary has its size (the tiny preset's).
+vocabulary has its size (the tiny preset's). The prompt format (chat or caption) is the one the run trained on,
+recorded in ``stage.json``; OneLLM's release and a model without ``stage.json`` are chat models.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from model.onellm import OneLLM
 from model.release_layout import release_keys
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
 from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
+from onellm_data.recipes import FORMATS
 
 MODEL_FILE = "model.pt"
 RELEASE_FILE = "consolidated.00-of-01.pth"
@@ -49,6 +51,7 @@ class WeightsInfo:
     tokenizer: Path
     device: torch.device
     dtype: torch.dtype
+    format: str = "chat"  # the prompt format the weights were trained on (onellm_data.recipes.FORMATS)
 
 
 def resolve_weights_path(weights: Path | str) -> Path:
@@ -137,6 +140,28 @@ def _config_for(kind: str, saved: ModelConfig | None, preset: str | None, path: 
     return saved
 
 
+def read_stage(weights_file: Path) -> dict:
+    """The ``stage.json`` a training run wrote beside its ``model.pt`` (empty when there is none)."""
+    stage = weights_file.parent / "stage.json"
+    if not stage.is_file():
+        return {}
+    try:
+        data = json.loads(stage.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{stage}: unreadable ({exc})") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{stage}: expected a JSON object")
+    return data
+
+
+def trained_format(weights_file: Path, kind: str) -> str:
+    """How the weights were trained: the run's recorded format; OneLLM's release was instruction-tuned (chat)."""
+    fmt = read_stage(weights_file).get("format", "chat") if kind == "model" else "chat"
+    if fmt not in FORMATS:
+        raise CheckpointError(f"{weights_file.parent / 'stage.json'}: unknown format {fmt!r} (known: {FORMATS})")
+    return fmt
+
+
 def find_tokenizer(weights_file: Path, config: ModelConfig, tokenizer: Path | str | None = None) -> Path:
     """The tokenizer to use with these weights (see the module doc for the order)."""
     if tokenizer is not None:
@@ -147,14 +172,9 @@ def find_tokenizer(weights_file: Path, config: ModelConfig, tokenizer: Path | st
     beside = weights_file.parent / TOKENIZER_FILE
     if beside.is_file():
         return beside
-    stage = weights_file.parent / "stage.json"
-    if stage.is_file():
-        try:
-            named = json.loads(stage.read_text()).get("tokenizer")
-        except (OSError, ValueError, AttributeError):
-            named = None
-        if named and Path(named).is_file():
-            return Path(named)
+    named = read_stage(weights_file).get("tokenizer")
+    if named and Path(named).is_file():
+        return Path(named)
     if config.vocab_size == Tokenizer(DEMO_TOKENIZER).n_words:
         return DEMO_TOKENIZER
     raise CheckpointError(f"no tokenizer for {weights_file}: pass --tokenizer (LLaMA-2's tokenizer.model for "
@@ -206,7 +226,7 @@ def load_inference(weights: Path | str, *, preset: str | None = None, tokenizer:
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
     model = build_model(config, state, what, dt, dev)
-    return Loaded(model, tok, WeightsInfo(kind, path, config, tok_path, dev, dt))
+    return Loaded(model, tok, WeightsInfo(kind, path, config, tok_path, dev, dt, trained_format(path, kind)))
 
 
 def load_inference_model(weights: Path | str, *, preset: str | None = None, tokenizer: Path | str | None = None,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from onellm_data import codecs
 from onellm_data.errors import OnellmDataError
 
 MEDIA_MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
@@ -60,7 +61,7 @@ _IMU_CACHE_SIZE = 8
 
 
 def _imu_recording(path: Path):
-    from onellm_data.codecs import imu
+    from onellm_data.codecs import imu  # per-modality codecs load their own libraries (decord, open3d, nibabel)
 
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
@@ -76,6 +77,7 @@ def _imu_recording(path: Path):
 
 def media_members(item: MediaInput) -> dict[str, bytes]:
     """What the shard would hold for this input (validated and normalised by the modality's codec)."""
+    # Per-modality codecs import their own heavy libraries (decord, open3d, nibabel): loaded on first use.
     from onellm_data.codecs import audio, depth, fmri, image, imu, point, video
 
     check_input(item)
@@ -99,6 +101,4 @@ def media_members(item: MediaInput) -> dict[str, bytes]:
 
 def load_media(item: MediaInput) -> torch.Tensor:
     """The eval-mode tensor with a batch dimension of 1."""
-    from onellm_data.codecs import decode
-
-    return decode(item.modality, media_members(item), train=False).unsqueeze(0)
+    return codecs.decode(item.modality, media_members(item), train=False).unsqueeze(0)

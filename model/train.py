@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +21,20 @@ from typing import Any
 
 import torch
 
+from model import checkpoint as ckpt
+from model.checkpoint import CheckpointError, save_model
 from model.config import preset
 from model.distributed import DistInfo, init_distributed, pick_device, wrap_model
 from model.onellm import OneLLM
 from model.optim import OptimConfig
+from model.text_tokenizer import Tokenizer
 from model.trainer import TrainConfig, Trainer
 from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
+
+from onellm_data.errors import OnellmDataError
+from onellm_data.loader import make_loader
+from onellm_data.loader.dataset import recipe_modalities
+from onellm_data.recipes import Recipe, check_corpus, load_recipe
 
 MEDIA_MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
 MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
@@ -37,30 +46,13 @@ class RunOptions:
     corpus: Path | None = None
     max_steps: int | None = None  # overrides the recipe's schedule
     resume: bool = False
-    workers: int = 0
+    workers: int = 2
     seed: int = 0
     parallel: str = "ddp"  # under torchrun: ddp or fsdp
     log_every: int = 10
     save_every: int = 0
     precision: str = "bf16"
     record_keys: bool = False
-
-
-def recipe_modalities(recipe: Any, corpus: Path) -> set[str]:
-    """Media modalities the recipe's mix draws from (sources looked up in the corpus index)."""
-    import pyarrow.compute as pc
-
-    from onellm_data.index import read_table
-
-    table = read_table(corpus, "samples", columns=["source", "modality"])
-    found = set()
-    for entry in recipe.data.mix:
-        if entry.modality is not None:
-            found.add(entry.modality)
-        else:
-            rows = table.filter(pc.equal(table.column("source"), entry.source))
-            found.update(pc.unique(rows.column("modality")).to_pylist())
-    return {m for m in found if m in MEDIA_MODALITIES}
 
 
 def _init_kind(path: Path) -> tuple[str, Path]:
@@ -86,11 +78,9 @@ def _previous_modalities(model_file: Path) -> set[str] | None:
     return None
 
 
-def build_model(recipe: Any, corpus: Path, seed: int = 0, log: Callable[[str], None] = print
+def build_model(recipe: Recipe, corpus: Path, seed: int = 0, log: Callable[[str], None] = print
                 ) -> tuple[OneLLM, set[str]]:
     """The recipe's model with its starting weights and trainable parts; returns it and the aligned modalities."""
-    from model import checkpoint as ckpt
-
     torch.manual_seed(seed)  # fresh weights are part of the run's reproducibility
     model = OneLLM(preset(recipe.model.preset, **recipe.model.overrides))
     aligned: set[str] | None = set()
@@ -143,11 +133,6 @@ def planned_steps(recipe: Any, loader: Any, override: int | None) -> int:
 def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
         log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train; returns a summary (steps, first and last loss per modality, output paths)."""
-    from model.checkpoint import save_model
-    from model.text_tokenizer import Tokenizer
-    from onellm_data.loader import make_loader
-    from onellm_data.recipes import check_corpus, load_recipe
-
     info = info or init_distributed()
     recipe = load_recipe(recipe_path)
     corpus = check_corpus(recipe, opts.corpus)
@@ -184,31 +169,64 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
     if info.is_main:
         save_model(model, opts.out_dir / MODEL_FILE)
         (opts.out_dir / STAGE_FILE).write_text(json.dumps(
-            {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned),
+            {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned), "format": recipe.format,
              "tokenizer": str(Path(recipe.tokenizer).resolve())}, indent=1) + "\n")
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.splitlines()[0])
-    p.add_argument("recipe", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--corpus", type=Path)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--parallel", choices=("ddp", "fsdp"), default="ddp")
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--save-every", type=int, default=0)
-    p.add_argument("--precision", choices=("bf16", "fp16", "fp32"), default="bf16")
+def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser:
+    """The one definition of the training options, used by ``onellm-data train`` and ``torchrun -m model.train``."""
+    p = argparse.ArgumentParser(prog=prog, description="Train a recipe's model on its shards (one process, or one "
+                                "per GPU under torchrun); writes model.pt, stage.json, train_log.jsonl and a "
+                                "checkpoint to --out.")
+    p.add_argument("recipe", type=Path, help="recipe YAML (recipes/*.yaml)")
+    p.add_argument("--out", type=Path, help="output directory (default out/train/<recipe name>)")
+    p.add_argument("--corpus", type=Path, help="corpus directory (default: the recipe's)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: the recipe's schedule)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint exactly where it stopped")
+    p.add_argument("--workers", "-j", type=int, default=RunOptions.workers, help="loader worker processes per rank")
+    p.add_argument("--seed", type=int, default=RunOptions.seed,
+                   help="seed of the fresh weights, the loader and the augmentations")
+    p.add_argument("--parallel", choices=("ddp", "fsdp"), default=RunOptions.parallel, help="under torchrun")
+    p.add_argument("--log-every", type=int, default=RunOptions.log_every, help="optimizer steps between log lines")
+    p.add_argument("--save-every", type=int, default=RunOptions.save_every,
+                   help="optimizer steps between checkpoints (0: at the end only)")
+    p.add_argument("--precision", choices=("bf16", "fp16", "fp32"), default=RunOptions.precision,
+                   help="autocast on GPU (CPU runs fp32)")
     p.add_argument("--record-keys", action="store_true", help="write the sample keys each rank trained on")
-    a = p.parse_args(argv)
-    run(a.recipe, RunOptions(out_dir=a.out, corpus=a.corpus, max_steps=a.max_steps, resume=a.resume,
-                             workers=a.workers, seed=a.seed, parallel=a.parallel, log_every=a.log_every,
-                             save_every=a.save_every, precision=a.precision,
-                             record_keys=a.record_keys))
+    return p
+
+
+def options_from_args(a: argparse.Namespace) -> RunOptions:
+    out = a.out or Path("out/train") / load_recipe(a.recipe).name
+    return RunOptions(out_dir=out, corpus=a.corpus, max_steps=a.max_steps, resume=a.resume, workers=a.workers,
+                      seed=a.seed, parallel=a.parallel, log_every=a.log_every, save_every=a.save_every,
+                      precision=a.precision, record_keys=a.record_keys)
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """The closing lines of a run: loss first → last window, per modality, and the output paths."""
+    first = " ".join(f"{m}={v:.3f}" for m, v in summary["first_loss"].items())
+    last = " ".join(f"{m}={v:.3f}" for m, v in summary["last_loss"].items())
+    return (f"done: {summary['steps']} steps; loss {summary['first_loss_mean']:.3f} → {summary['last_loss_mean']:.3f}\n"
+            f"  per modality, first log window: {first}\n  per modality, last log window:  {last}\n"
+            f"model: {summary['model']}\ncheckpoint: {summary['checkpoint']}\n"
+            f"log: {Path(summary['out_dir']) / 'train_log.jsonl'}")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> int:
+    """Parse, train, print the summary; a bad recipe, corpus or checkpoint is one error line and exit code 2."""
+    a = build_parser(prog).parse_args(argv)
+    info = init_distributed()
+    say = (lambda text: print(text, flush=True)) if info.is_main else (lambda _: None)
+    try:
+        summary = run(a.recipe, options_from_args(a), info, log=say)
+    except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    say(describe(summary))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -68,6 +68,7 @@ class DataSpec:
     drop_last: bool = False
     max_failures: int = 100  # consecutive unreadable samples before the run stops
     exclude_file: Path | None = None  # keys never loaded; skipped keys are appended to it
+    exclude: tuple[Path, ...] = ()  # exclude lists (one key per line: dedup, contamination); never loaded
 
     def batch_size_for(self, modality: str) -> int:
         return self.batch_size.get(modality, self.batch_size["default"])
@@ -213,7 +214,7 @@ def resolve_path(text: str) -> Path:
 _TOP = ("name", "description", "init_from", "init_clip", "init_new_modalities_from", "model", "trainable", "frozen", "tokenizer",
         "data", "optim", "schedule")
 _DATA = ("corpus", "mix", "seq_len", "batch_size", "sampling", "block_shards", "drop_last", "max_failures",
-         "exclude_file")
+         "exclude_file", "exclude")
 _ENTRY = ("source", "modality", "weight", "repeats", "subset")
 _OPTIM = ("name", "lr", "min_lr", "weight_decay", "betas", "eps", "clip_grad", "accum_steps")
 _SCHEDULE = ("warmup_steps", "total_steps", "epochs", "max_steps")
@@ -274,6 +275,8 @@ def _data(r: _Reader, value: Any) -> DataSpec:
         drop_last=bool(d.get("drop_last", False)),
         max_failures=int(r.number(d.get("max_failures", 100), "data.max_failures", integer=True, positive=True)),
         exclude_file=r.path(d.get("exclude_file"), "data.exclude_file"),
+        exclude=tuple(r.path(p, f"data.exclude[{i}]") for i, p in enumerate(
+            d["exclude"] if isinstance(d.get("exclude"), list) else [d["exclude"]] if d.get("exclude") else [])),
     )
 
 

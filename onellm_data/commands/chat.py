@@ -44,6 +44,10 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
         dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        prompt_format: Annotated[str, typer.Option(
+            "--format", help="auto (the format the weights trained on, from stage.json; OneLLM's release: chat), "
+                             "chat, or caption (BOS alone: the model captions the input and the question is unused).")
+        ] = "auto",
         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object (answer, raw decoded text, "
                                                              "token counts) instead of the answer alone.")] = False,
     ) -> None:
@@ -64,15 +68,19 @@ def register(app: typer.Typer) -> None:
                                   window=tuple(window) if window is not None else None)
                 check_input(item)
             loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
+            fmt = loaded.info.format if prompt_format == "auto" else prompt_format
             answerer = ModelAnswerer(loaded.model, loaded.tokenizer,
-                                     DecodeSettings(max_new_tokens, temperature, top_p, seed, stop_at_separator=False))
+                                     DecodeSettings(max_new_tokens, temperature, top_p, seed, stop_at_separator=False),
+                                     fmt=fmt)
+            if fmt == "caption":
+                console.print("note: a caption-format model (alignment stage) takes no question; it captions the input")
             answer = answerer.ask(item, question)
         except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         if as_json:
             typer.echo(json.dumps({"modality": modality, "media": None if item is None else str(item.path),
-                                   "question": question, "answer": answer.text, "raw": answer.raw,
+                                   "question": question, "format": fmt, "answer": answer.text, "raw": answer.raw,
                                    "new_tokens": answer.new_tokens, "prompt_tokens": answer.prompt_tokens},
                                   ensure_ascii=False))
         else:

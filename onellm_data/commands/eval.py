@@ -27,7 +27,7 @@ def metrics_table(result: dict[str, Any], title: str, paper: str | None = None):
     table = Table(title=escape(title), min_width=48)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    skip = {"task", "dataset", "modality", "prompt", "weights", "decoding", "by_group", "skipped_items"}
+    skip = {"task", "dataset", "modality", "prompt", "weights", "format", "decoding", "by_group", "skipped_items"}
     for key, value in result.items():
         if key not in skip:
             table.add_row(escape(key), _fmt(value))
@@ -105,6 +105,10 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
         dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        prompt_format: Annotated[str, typer.Option(
+            "--format", help="auto (the format the weights trained on, from stage.json; OneLLM's release: chat), "
+                             "chat (conversation template) or caption (BOS alone, as alignment stages train).")
+        ] = "auto",
         skip_missing: Annotated[bool, typer.Option(help="Leave out (and list) items whose media cannot be "
                                                         "read instead of stopping.")] = False,
     ) -> None:
@@ -128,15 +132,20 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         info = loaded.info
+        fmt = info.format if prompt_format == "auto" else prompt_format
         console.print(f"{evalset.name}: {len(evalset.items)} {evalset.task} items on {evalset.modality}; "
                       f"{info.kind} {info.path} on {info.device} ({str(info.dtype).removeprefix('torch.')}), "
-                      f"tokenizer {info.tokenizer}")
+                      f"tokenizer {info.tokenizer}, {fmt} format")
         settings = DecodeSettings(max_new_tokens, temperature, top_p, seed)
-        answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, batch_size)
+        try:
+            answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, batch_size, fmt)
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] --format: {exc}")
+            raise typer.Exit(2) from exc
         out_dir = out or Path("out") / "eval" / evalset.name
         meta = {"dataset": evalset.name, "modality": evalset.modality,
                 "prompt": evalset.items[0].prompt if evalset.task == "caption" else None,
-                "weights": str(info.path), "decoding": settings.to_dict()}
+                "weights": str(info.path), "format": fmt, "decoding": settings.to_dict()}
         meta = {k: v for k, v in meta.items() if v is not None}
         try:
             with Progress(TextColumn("answering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -22,7 +22,9 @@ def realised_mix(recipe: Recipe, samples_df: pd.DataFrame, num_batches: int = 10
 
     needed = ["key", "source", "modality", "shard", "tar_offset", "member_bytes"]
     table = pa.Table.from_pandas(samples_df[needed], preserve_index=False)
-    lanes, specs = build_lanes(recipe, table)
+    from onellm_data.quality.exclude import recipe_exclude
+
+    lanes, specs = build_lanes(recipe, table, recipe_exclude(recipe))  # the recipe's exclude lists, as the loader
     schedule = Schedule(specs, recipe.data.sampling, world_size, seed, recipe.data.drop_last)
     drawn = [0] * len(lanes)
     done = 0

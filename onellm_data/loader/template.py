@@ -10,26 +10,33 @@ inference prompt is *exactly* the token prefix training used before the first an
 with ``### Assistant:`` and every answer segment (``{a}\\n###``) starts with SentencePiece's word-boundary mark,
 which stands for the space after the colon. Labels are −100 except the answer segments (and the final EOS).
 
-Caption-form alignment samples (meta ``task: caption``) train on the caption alone: ``<s> {caption}</s>`` with
-every caption token and the EOS as targets, as OneLLM's alignment loss.
+The recipe, not the sample, picks the format (``FORMATS``): instruction tuning trains every source, caption
+sources included, as ``chat`` with its instruction; alignment stages train ``caption``: ``<s> {caption}</s>`` with
+every caption token and the EOS as targets, as OneLLM's alignment loss (the first answer is the caption). A run
+records its format and eval/chat prompt the same way (``encode_prompt``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from onellm_data.recipes import FORMATS
 from onellm_data.schema import PLACEHOLDERS
 
 IGNORE_INDEX = -100
 SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
           "The assistant gives helpful, detailed, and polite answers to the human's questions.")
 HUMAN, ASSISTANT, SEP = "Human", "Assistant", "###"
+CHAT, CAPTION = FORMATS
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 
 class TextTokenizer(Protocol):
+    """What the loader needs from a tokenizer (``model.text_tokenizer.Tokenizer`` is one); the loader never
+    imports the model package."""
+
     bos_id: int
     eos_id: int
     pad_id: int
@@ -63,8 +70,10 @@ def render(conversations: Sequence[dict[str, str]]) -> str:
     return " ".join(parts)
 
 
-def is_caption_task(meta: dict[str, Any] | None) -> bool:
-    return bool(meta) and meta.get("task") == "caption"
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown training format {fmt!r}: use {' or '.join(FORMATS)}")
+    return fmt
 
 
 def encode_caption(caption: str, tokenizer: TextTokenizer, max_len: int) -> tuple[list[int], list[int]]:
@@ -73,14 +82,14 @@ def encode_caption(caption: str, tokenizer: TextTokenizer, max_len: int) -> tupl
 
 
 def encode_conversation(conversations: Sequence[dict[str, str]], tokenizer: TextTokenizer, max_len: int,
-                        *, caption_only: bool = False) -> tuple[list[int], list[int]]:
+                        fmt: str = CHAT) -> tuple[list[int], list[int]]:
     """Token ids and labels (same length ≤ ``max_len``, right-truncated, unpadded).
 
-    ``caption_only``: the sample is a caption-form alignment pair; train on its answer (the caption) alone.
+    ``fmt``: ``chat`` (the template above) or ``caption`` (the first answer alone, as alignment stages train).
     """
     if len(conversations) < 2 or conversations[0].get("from") != "human":
         raise ValueError("a conversation starts with a human turn and has at least one answer")
-    if caption_only:
+    if check_format(fmt) == CAPTION:
         return encode_caption(conversations[1]["value"], tokenizer, max_len)
     ids: list[int] = [tokenizer.bos_id]
     labels: list[int] = [IGNORE_INDEX]
@@ -97,13 +106,16 @@ def encode_conversation(conversations: Sequence[dict[str, str]], tokenizer: Text
 
 
 def encode_prompt(question: str, tokenizer: TextTokenizer, modality: str | None = None,
-                  history: Sequence[dict[str, str]] = ()) -> list[int]:
+                  history: Sequence[dict[str, str]] = (), fmt: str = CHAT) -> list[int]:
     """What chat and eval feed the model: earlier turns, then ``question``, up to ``### Assistant:``.
 
     The ids equal the training ids of the same conversation up to the answer (``modality`` is accepted for
-    symmetry: media go in through the model, placeholders are dropped either way).
+    symmetry: media go in through the model, placeholders are dropped either way). A ``caption``-format model
+    was trained on ``<s> caption</s>``: its prompt is BOS alone (the media follow it), whatever the question.
     """
     ids: list[int] = [tokenizer.bos_id]
+    if check_format(fmt) == CAPTION:
+        return ids
     for i in range(0, len(history) - 1, 2):
         ids += tokenizer.encode(_question_segment(history[i]["value"], i == 0), bos=False, eos=False)
         ids += tokenizer.encode(_answer_segment(history[i + 1]["value"]), bos=False, eos=False)

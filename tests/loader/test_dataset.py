@@ -73,22 +73,31 @@ def test_batches_are_single_modality_and_padded(tmp_path: Path, corpus: Path, to
         assert ((b["labels"] != IGNORE_INDEX).sum(1) > 0).all()
 
 
-def test_labels_decode_to_the_answers(tmp_path: Path, corpus: Path, tok: Tokenizer) -> None:
-    recipe = _recipe(tmp_path, corpus, seq_len=96)
+@pytest.mark.parametrize("fmt", ["chat", "caption"])
+def test_labels_decode_to_the_answers_in_the_recipe_format(tmp_path: Path, corpus: Path, tok: Tokenizer,
+                                                           fmt: str) -> None:
+    """The recipe decides the format for every sample; the "task: caption" tag on source beta changes nothing."""
+    path = write_recipe(tmp_path / "r.yaml", [{"source": "alpha"}, {"source": "beta"}, {"source": "chat"}],
+                        corpus=corpus, seq_len=96)
+    path.write_text(f"format: {fmt}\n" + path.read_text())
+    recipe = load_recipe(path)
     answers = {}
     for name in SOURCES:
         for line in (corpus.parent / "raw" / name / "samples.jsonl").read_text().splitlines():
             rec = json.loads(line)
             answers[f"{name}-{rec['id']}"] = rec["conversations"][1]["value"]
-    for b in _take(make_loader(recipe, None, tok, decoder=fake_decode), 12):
+    seen = set()
+    for b in _take(make_loader(recipe, None, tok, decoder=fake_decode), 16):
         for key, source, ids, labels in zip(b["keys"], b["sources"], b["input_ids"], b["labels"]):
+            seen.add(source)
             target = tok.decode([int(t) for t in labels if t != IGNORE_INDEX])
-            if SOURCES[source][2]:  # caption form: the caption alone, no template around it
+            if fmt == "caption":  # the caption alone, no template around it
                 assert target == answers[key]
                 assert "Human" not in tok.decode([int(t) for t in ids])
             else:
                 assert target == f"{answers[key]}\n###"
                 assert "### Human:" in tok.decode([int(t) for t in ids])
+    assert seen == set(SOURCES)
 
 
 def test_weighted_mix_converges_to_weights(tmp_path: Path, corpus: Path, tok: Tokenizer) -> None:

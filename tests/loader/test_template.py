@@ -85,11 +85,28 @@ def test_generated_answer_is_extracted(tok: Tokenizer) -> None:
     assert extract_answer(tok.decode(ids)) == "A red dog sitting on a chair."
 
 
-def test_caption_form_trains_on_caption_only(tok: Tokenizer) -> None:
-    conv = [{"from": "human", "value": "<image>"}, {"from": "gpt", "value": "A white cat on a table."}]
-    ids, labels = encode_conversation(conv, tok, 64, caption_only=True)
+def test_caption_format_trains_on_caption_only(tok: Tokenizer) -> None:
+    conv = [{"from": "human", "value": "<image>\nProvide a one-sentence caption for the provided image."},
+            {"from": "gpt", "value": "A white cat on a table."}]
+    ids, labels = encode_conversation(conv, tok, 64, "caption")
     assert ids == tok.encode("A white cat on a table.", bos=True, eos=True)
     assert labels == [IGNORE_INDEX, *ids[1:]]
+    assert encode_prompt("Provide a one-sentence caption for the provided image.", tok, fmt="caption") == ids[:1]
+
+
+def test_chat_format_keeps_the_instruction_of_a_caption_sample(tok: Tokenizer) -> None:
+    """The same caption sample in an instruction-tuning recipe trains with its prompt; eval's prompt is its prefix."""
+    conv = [{"from": "human", "value": "<image>\nProvide a one-sentence caption for the provided image."},
+            {"from": "gpt", "value": "A white cat on a table."}]
+    ids, labels = encode_conversation(conv, tok, 128, "chat")
+    prompt = encode_prompt("Provide a one-sentence caption for the provided image.", tok, "image")
+    first_target = next(i for i, label in enumerate(labels) if label != IGNORE_INDEX)
+    assert ids[:first_target] == prompt and len(prompt) > 10
+
+
+def test_unknown_format_is_an_error(tok: Tokenizer) -> None:
+    with pytest.raises(ValueError, match="unknown training format 'plain'"):
+        encode_conversation(CONV[:2], tok, 64, "plain")
 
 
 def test_truncation_and_padding(tok: Tokenizer) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from model.eval_sets import write_tiny_coco_captions
+from tests.model_eval.coco_helpers import write_tiny_coco_captions
 from onellm_data.cli import app
 from tests.conftest import make_jpeg
 from tests.model_eval.conftest import write_imu, write_wav

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from model.eval_sets import EVAL_SETS, EvalSetError, caption_records, read_eval_set, write_tiny_coco_captions
+from model.eval_sets import EVAL_SETS, EvalSetError, caption_records, read_eval_set
+from tests.model_eval.coco_helpers import write_tiny_coco_captions
 from model.evaluate import CAPTION_PROMPTS, QA_SUFFIX
 from tests.conftest import realdata
 

@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from model.eval_sets import read_eval_set, write_tiny_coco_captions
+from model.eval_sets import read_eval_set
+from tests.model_eval.coco_helpers import write_tiny_coco_captions
 from model.evaluate import DecodeSettings, EvalItem, ModelAnswerer, run_eval, separator_stop_ids
 from model.inference import load_inference_model
 from model.media import MediaInput

@@ -65,7 +65,8 @@ def test_train_command_writes_model_log_and_loss_falls(tmp_path, corpus):
     assert log[-1]["loss_mean"] < log[0]["loss_mean"] - 0.5
     assert {"samples_per_s", "tokens_per_s", "data_wait_frac", "lr", "grad_norm"} <= set(log[0])
     stage = json.loads((out / "stage.json").read_text())
-    assert stage == {"recipe": "r", "steps": 40, "modalities": ["image", "imu"], "tokenizer": str(TOKENIZER)}
+    assert stage == {"recipe": "r", "steps": 40, "modalities": ["image", "imu"], "format": "chat",
+                     "tokenizer": str(TOKENIZER)}
     saved = torch.load(out / "model.pt", weights_only=True)
     assert saved["config"]["dim"] == 64 and "llma.output.weight" in saved["model"]
     ckpt = load_checkpoint(out)

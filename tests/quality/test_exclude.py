@@ -1,0 +1,73 @@
+"""A recipe's ``data.exclude`` lists (dedup / contamination outputs) keep those samples out of the loader's lanes
+and out of the mix preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onellm_data.errors import CorpusError
+from onellm_data.index import read_table
+from onellm_data.loader.dataset import MixedDataset
+from onellm_data.loader.mix import realised_mix
+from onellm_data.quality import dedup_corpus
+from onellm_data.recipes import load_recipe
+from tests.quality.corpus import build_planted_corpus
+
+TOKENIZER = Path(__file__).resolve().parents[2] / "model" / "assets" / "demo_tokenizer.model"
+
+
+def _recipe(path: Path, corpus: Path, exclude: list[Path]) -> Path:
+    lines = "".join(f"    - {p}\n" for p in exclude)
+    path.write_text(f"""name: excl
+format: chat
+model: {{preset: tiny}}
+trainable: [llm]
+tokenizer: {TOKENIZER}
+data:
+  corpus: {corpus}
+  seq_len: 64
+  batch_size: {{default: 2}}
+  exclude:
+{lines}  mix:
+    - modality: image
+    - modality: audio
+optim: {{lr: 1.0e-3}}
+schedule: {{max_steps: 2}}
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return build_planted_corpus(tmp_path_factory.mktemp("planted"))
+
+
+def test_loader_and_mix_skip_excluded_keys(corpus, tmp_path):
+    _, (_, dedup_list) = dedup_corpus(corpus)
+    extra = tmp_path / "manual.txt"
+    extra.write_text("# hand-picked\nalpha-p1\n\n")
+    recipe = load_recipe(_recipe(tmp_path / "r.yaml", corpus, [dedup_list, extra]))
+    assert recipe.data.exclude == (dedup_list, extra)
+
+    from model.text_tokenizer import Tokenizer
+
+    ds = MixedDataset(recipe, corpus, Tokenizer(TOKENIZER))
+    keys = {str(k) for lane in ds.lanes for k in lane.keys}
+    assert keys == {"alpha-p0", "gamma-q1", "gamma-q2", "gamma-p3", "beta-p2", "alpha-a", "gamma-b"}
+
+    samples = read_table(corpus, "samples").to_pandas()
+    mix = realised_mix(recipe, samples, num_batches=50)
+    assert abs(mix["sample_share"].sum() - 1) < 1e-9
+    # 5 image and 2 audio samples left of 9 and 3: epochs follow the smaller lanes.
+    by_mod = mix.groupby("modality")["requested_share"].sum()
+    assert by_mod["image"] == pytest.approx(5 / 7) and by_mod["audio"] == pytest.approx(2 / 7)
+
+
+def test_missing_exclude_list_is_an_error(corpus, tmp_path):
+    recipe = load_recipe(_recipe(tmp_path / "r.yaml", corpus, [tmp_path / "absent.txt"]))
+    from model.text_tokenizer import Tokenizer
+
+    with pytest.raises(CorpusError, match="exclude list not found: .*absent.txt"):
+        MixedDataset(recipe, corpus, Tokenizer(TOKENIZER))
