@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
+from onellm_data.loader.failures import FailureBudget
 from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, ScheduleState, uniform
 from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, lane_tables
 from onellm_data.loader.template import encode_conversation, is_caption_task, pad
@@ -78,10 +79,7 @@ class MixedDataset(IterableDataset):
         self.decoder = decoder or default_decoder
         self.exclude_path = recipe.data.exclude_file
         samples = read_table(self.corpus, "samples", columns=_INDEX_COLUMNS)
-        from onellm_data.quality.exclude import recipe_exclude  # data.exclude: dedup / contamination lists
-
-        excluded = read_exclude(self.exclude_path) | recipe_exclude(recipe)
-        self.lanes, self.specs = build_lanes(recipe, samples, excluded)
+        self.lanes, self.specs = build_lanes(recipe, samples, read_exclude(self.exclude_path))
         self.start = ScheduleState(cursors=[0] * len(self.lanes))
         self._fresh_schedule()  # validates the lane specs now, not in a worker
 
@@ -115,7 +113,7 @@ class MixedDataset(IterableDataset):
             with open(self.exclude_path, "a", encoding="utf-8") as fh:  # O_APPEND: whole lines across workers
                 fh.write(key + "\n")
 
-    def _batch(self, gb: GlobalBatch, orders: list[LaneOrder], reader: ShardReader, failures: list[int]
+    def _batch(self, gb: GlobalBatch, orders: list[LaneOrder], reader: ShardReader, failures: FailureBudget
                ) -> dict[str, Any] | None:
         lane = self.lanes[gb.lane]
         start, stop = gb.rank_slice(self.rank, self.world_size)
@@ -128,12 +126,9 @@ class MixedDataset(IterableDataset):
                 ids, labels, tensor = self._sample(lane, row, reader, gen)
             except Exception as exc:  # noqa: BLE001 - any bad sample is logged and skipped, within a budget
                 self._skip(lane, row, exc)
-                failures[0] += 1
-                if failures[0] >= self.recipe.data.max_failures:
-                    raise CorpusError(f"{failures[0]} consecutive unreadable samples (last: {lane.keys[row]} in "
-                                      f"lane {lane.name}/{lane.modality}): stopping; see the log") from exc
+                failures.failed(str(lane.sources[row]), f"{lane.keys[row]} in lane {lane.name}/{lane.modality}", exc)
                 continue
-            failures[0] = 0
+            failures.ok(str(lane.sources[row]))
             ids, labels = pad(ids, labels, self.recipe.data.seq_len, self.tokenizer.pad_id)
             rows_ids.append(ids)
             rows_labels.append(labels)
@@ -157,7 +152,7 @@ class MixedDataset(IterableDataset):
         schedule = self._fresh_schedule(self.start)
         orders = [LaneOrder(lane, self.seed, i, self.recipe.data.block_shards) for i, lane in enumerate(self.lanes)]
         reader = ShardReader(self.corpus)
-        failures = [0]
+        failures = FailureBudget(self.recipe.data.max_failures)
         k = 0
         try:
             while True:
