@@ -1,8 +1,10 @@
 """Training recipes: one YAML file per stage, loaded into typed, frozen config classes.
 
-Errors name the file, the line and the dotted key (``recipes/x.yaml:12: data.mix[1].weight: must be >= 0``) so a
-typo is found without reading the loader's code. Structure is checked by ``load_recipe``; the data mix is checked
-against a corpus's index by ``check_corpus`` (or ``load_recipe(path, corpus=...)``).
+The dataclasses below are the schema: ``onellm_data.typed_config`` reads each field by its name, type and
+``setting(...)`` checks, so a new recipe field is one line in its dataclass. Values are strict (YAML ``'no'`` is
+not a bool, weights are finite and positive, sizes are bounded) and errors name the file, the line and the dotted
+key (``recipes/x.yaml:12: data.mix[1].weight: must be > 0``). The data mix is checked against a corpus's index by
+``check_corpus`` (or ``load_recipe(path, corpus=...)``).
 
 Mix semantics: an entry names a ``source`` or a whole ``modality``. ``weight`` is the entry's requested share of
 *samples* (omitted = its natural size: samples × subset × repeats). ``repeats`` and ``subset`` size the entry's
@@ -13,103 +15,117 @@ proportional to weight / batch size, forever, so sample shares converge to the w
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from onellm_data.errors import OnellmDataError
 from onellm_data.schema import MODALITIES
+from onellm_data.typed_config import ConfigError, InvalidField, Reader, internal, load_yaml, setting
 
 PARTS: tuple[str, ...] = ("tokenizers", "clip", "upm", "llm")
 SAMPLING_MODES = ("weighted", "epoch")
+# How samples become tokens: "chat" (instruction tuning: the conversation template, loss on answers) or
+# "caption" (alignment: "<s> caption</s>"); the stage decides, the run records it, eval and chat follow it.
+FORMATS = ("chat", "caption")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Bounds that keep a typo from becoming a MemoryError: far above any real stage, far below what breaks.
+MAX_SEQ_LEN = 1 << 20
+MAX_BATCH = 1 << 16
+MAX_STEPS = 10 ** 10
 
 
-class RecipeError(OnellmDataError):
+class RecipeError(ConfigError):
     """A recipe that cannot be used; ``file``, ``line`` and ``key`` locate the problem."""
 
-    def __init__(self, file: Path | str, line: int | None, key: str, message: str) -> None:
-        self.file, self.line, self.key, self.message = str(file), line, key, message
-        where = f"{file}:{line}" if line else f"{file}"
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    preset: str
-    overrides: dict[str, Any] = field(default_factory=dict)
+    preset: str = setting(nonempty=True)
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MixEntry:
-    source: str | None  # exactly one of source / modality
-    modality: str | None
-    weight: float | None = None  # None = natural size
-    repeats: float = 1.0
-    subset: float = 1.0  # fraction of the entry's samples kept (a fixed, key-hashed subset)
-    line: int | None = None
+    source: str | None = setting(None, nonempty=True)  # exactly one of source / modality
+    modality: str | None = setting(None, choices=MODALITIES)
+    weight: float | None = setting(None, gt=0)  # None = natural size
+    repeats: float = setting(1.0, gt=0, le=1e6)
+    subset: float = setting(1.0, gt=0, le=1)  # fraction of the entry's samples kept (a fixed, key-hashed subset)
+    line: int | None = internal(None)
+
+    def __post_init__(self) -> None:
+        if (self.source is None) == (self.modality is None):
+            raise ValueError("a mix entry names exactly one of 'source' or 'modality'")
 
     @property
     def name(self) -> str:
         return self.source if self.source is not None else f"modality:{self.modality}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataSpec:
-    mix: tuple[MixEntry, ...]
-    seq_len: int
-    batch_size: dict[str, int]  # per modality, "default" for the rest
+    mix: tuple[MixEntry, ...] = setting(nonempty=True)
+    seq_len: int = setting(ge=8, le=MAX_SEQ_LEN)
+    batch_size: dict[str, int] = setting(ge=1, le=MAX_BATCH, keys=("default", *MODALITIES))  # "default" + overrides
     corpus: Path | None = None
-    sampling: str = "weighted"
-    block_shards: int = 4  # shards whose samples are shuffled together (read locality vs mixing)
+    sampling: str = setting("weighted", choices=SAMPLING_MODES)
+    block_shards: int = setting(4, ge=1, le=1 << 16)  # shards whose samples are shuffled together
     drop_last: bool = False
-    max_failures: int = 100  # consecutive unreadable samples before the run stops
+    max_failures: int = setting(100, ge=1)  # consecutive unreadable samples before the run stops
     exclude_file: Path | None = None  # keys never loaded; skipped keys are appended to it
     exclude: tuple[Path, ...] = ()  # exclude lists (one key per line: dedup, contamination); never loaded
+
+    def __post_init__(self) -> None:
+        if "default" not in self.batch_size:
+            raise InvalidField("batch_size", "needs a 'default' (or give one integer)")
 
     def batch_size_for(self, modality: str) -> int:
         return self.batch_size.get(modality, self.batch_size["default"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OptimSpec:
-    name: str = "adamw"
-    lr: float = 2e-5
-    min_lr: float = 0.0
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = 1e-8
-    clip_grad: float = 2.0
-    accum_steps: int = 1
+    name: str = setting("adamw", choices=("adamw",))
+    lr: float = setting(2e-5, gt=0, le=1)
+    min_lr: float = setting(0.0, ge=0, le=1)
+    weight_decay: float = setting(0.0, ge=0, le=10)
+    betas: tuple[float, float] = setting((0.9, 0.95), ge=0, lt=1)
+    eps: float = setting(1e-8, gt=0, le=1)
+    clip_grad: float = setting(2.0, gt=0)
+    accum_steps: int = setting(1, ge=1, le=MAX_BATCH)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScheduleSpec:
-    warmup_steps: int = 0  # optimizer steps
-    total_steps: int | None = None  # cosine length in optimizer steps (None: the whole run)
-    epochs: float | None = None
-    max_steps: int | None = None
+    warmup_steps: int = setting(0, ge=0, le=MAX_STEPS)  # optimizer steps
+    total_steps: int | None = setting(None, ge=0, le=MAX_STEPS)  # cosine length (None: the whole run)
+    epochs: float | None = setting(None, gt=0, le=1e6)
+    max_steps: int | None = setting(None, ge=0, le=MAX_STEPS)
+
+    def __post_init__(self) -> None:
+        if self.epochs is None and self.max_steps is None:
+            raise ValueError("give epochs or max_steps")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
-    name: str
-    path: Path
+    name: str = setting(nonempty=True)
+    path: Path = internal(Path())
     model: ModelSpec
-    trainable: tuple[str, ...]
-    frozen: tuple[str, ...]
+    trainable: tuple[str, ...] = setting(choices=PARTS, nonempty=True)
+    frozen: tuple[str, ...] = setting((), choices=PARTS)
     data: DataSpec
     optim: OptimSpec
     schedule: ScheduleSpec
     tokenizer: Path | None = None
     init_from: Path | None = None  # previous stage output, OneLLM release, Meta or HF LLaMA weights
     init_clip: Path | None = None  # OpenAI CLIP ViT weights (frozen encoder) when init_from lacks them
-    init_new_modalities_from: str | None = None  # OneLLM's expert/tag copy from the image modality
+    init_new_modalities_from: str | None = setting(None, choices=MODALITIES)  # OneLLM's copy from image
+    format: str = setting("chat", choices=FORMATS)
     description: str = ""
-    key_lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # for later errors
+    key_lines: dict[str, int] = internal(default_factory=dict, repr=False, compare=False)  # for later errors
 
     @property
     def corpus(self) -> Path | None:
@@ -132,75 +148,6 @@ class Recipe:
         return out
 
 
-# -- YAML with line numbers ------------------------------------------------------------------------------------
-
-
-def _lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
-    """Map every dotted key path (``data.mix[0].weight``) to the 1-based line it is written on."""
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = f"{path}.{key_node.value}" if path else str(key_node.value)
-            out[child] = key_node.start_mark.line + 1
-            _lines(value_node, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            child = f"{path}[{i}]"
-            out[child] = item.start_mark.line + 1
-            _lines(item, child, out)
-
-
-class _Reader:
-    """Typed access to the parsed YAML that raises ``RecipeError`` with file and line."""
-
-    def __init__(self, file: Path, lines: dict[str, int]) -> None:
-        self.file, self.lines = file, lines
-
-    def error(self, key: str, message: str) -> RecipeError:
-        line = self.lines.get(key)
-        probe = key
-        while line is None and probe:  # fall back to the nearest written parent
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
-            line = self.lines.get(probe)
-        return RecipeError(self.file, line, key, message)
-
-    def mapping(self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected a mapping, got {type(value).__name__}")
-        for name in value:
-            if name not in allowed:
-                child = f"{key}.{name}" if key else str(name)
-                raise self.error(child, f"unknown key {name!r} (allowed: {', '.join(allowed)})")
-        for name in required:
-            if name not in value:
-                raise self.error(key, f"missing required key {name!r}")
-        return value
-
-    def number(self, value: Any, key: str, *, minimum: float | None = None, integer: bool = False,
-               positive: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            raise self.error(key, f"expected {'an integer' if integer else 'a number'}, got {value!r}")
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be >= {minimum}, got {value}")
-        if positive and value <= 0:
-            raise self.error(key, f"must be > 0, got {value}")
-        return value
-
-    def string(self, value: Any, key: str, choices: tuple[str, ...] | None = None) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.error(key, f"expected a non-empty string, got {value!r}")
-        if choices is not None and value not in choices:
-            raise self.error(key, f"{value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def path(self, value: Any, key: str) -> Path | None:
-        if value is None:
-            return None
-        return resolve_path(self.string(value, key))
-
-
 def resolve_path(text: str) -> Path:
     """``$VARS`` expanded; a relative path is taken from the working directory, else from the project root."""
     path = Path(os.path.expandvars(os.path.expanduser(text)))
@@ -209,163 +156,45 @@ def resolve_path(text: str) -> Path:
     return PROJECT_ROOT / path
 
 
-# -- sections --------------------------------------------------------------------------------------------------
-
-_TOP = ("name", "description", "init_from", "init_clip", "init_new_modalities_from", "model", "trainable", "frozen", "tokenizer",
-        "data", "optim", "schedule")
-_DATA = ("corpus", "mix", "seq_len", "batch_size", "sampling", "block_shards", "drop_last", "max_failures",
-         "exclude_file", "exclude")
-_ENTRY = ("source", "modality", "weight", "repeats", "subset")
-_OPTIM = ("name", "lr", "min_lr", "weight_decay", "betas", "eps", "clip_grad", "accum_steps")
-_SCHEDULE = ("warmup_steps", "total_steps", "epochs", "max_steps")
+def _reader(path: Path, lines: dict[str, int]) -> Reader:
+    return Reader(path, lines, RecipeError, resolve_path)
 
 
-def _parts(r: _Reader, value: Any, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise r.error(key, "expected a list of model parts")
-    for i, part in enumerate(value):
-        r.string(part, f"{key}[{i}]", PARTS)
-    return tuple(value)
-
-
-def _mix_entry(r: _Reader, value: Any, key: str) -> MixEntry:
-    d = r.mapping(value, key, _ENTRY)
-    if ("source" in d) == ("modality" in d):
-        raise r.error(key, "a mix entry names exactly one of 'source' or 'modality'")
-    source = r.string(d["source"], f"{key}.source") if "source" in d else None
-    modality = r.string(d["modality"], f"{key}.modality", MODALITIES) if "modality" in d else None
-    weight = None if d.get("weight") is None else float(r.number(d["weight"], f"{key}.weight", minimum=0))
-    repeats = float(r.number(d.get("repeats", 1.0), f"{key}.repeats", positive=True))
-    subset = float(r.number(d.get("subset", 1.0), f"{key}.subset", positive=True))
-    if subset > 1:
-        raise r.error(f"{key}.subset", f"a fraction in (0, 1], got {subset}")
-    return MixEntry(source, modality, weight, repeats, subset, r.lines.get(key))
-
-
-def _data(r: _Reader, value: Any) -> DataSpec:
-    d = r.mapping(value, "data", _DATA, required=("mix", "seq_len", "batch_size"))
-    mix_raw = d["mix"]
-    if not isinstance(mix_raw, list) or not mix_raw:
-        raise r.error("data.mix", "expected a non-empty list of entries")
-    mix = tuple(_mix_entry(r, item, f"data.mix[{i}]") for i, item in enumerate(mix_raw))
+def _check(recipe: Recipe, r: Reader) -> Recipe:
+    """Rules across fields; returns the recipe with each mix entry's line filled in."""
+    both = set(recipe.trainable) & set(recipe.frozen)
+    if both:
+        raise r.error("frozen", f"parts both trainable and frozen: {', '.join(sorted(both))}")
+    mix = recipe.data.mix
     names = [e.name for e in mix]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise r.error(f"data.mix[{i}]", f"{name} appears twice in the mix")
-    weights = [e.weight for e in mix]
-    if any(w is not None for w in weights) and any(w is None for w in weights):
+    if len({e.weight is None for e in mix}) > 1:
         raise r.error("data.mix", "give a weight to every entry or to none (none = natural sizes)")
-    if all(w is not None for w in weights) and sum(weights) <= 0:  # type: ignore[arg-type]
-        raise r.error("data.mix", "all weights are zero: nothing to sample")
-    bs_raw = d["batch_size"]
-    if isinstance(bs_raw, int) and not isinstance(bs_raw, bool):
-        batch_size = {"default": int(r.number(bs_raw, "data.batch_size", integer=True, positive=True))}
-    else:
-        bs = r.mapping(bs_raw, "data.batch_size", ("default", *MODALITIES), required=("default",))
-        batch_size = {k: int(r.number(v, f"data.batch_size.{k}", integer=True, positive=True)) for k, v in bs.items()}
-    return DataSpec(
-        mix=mix,
-        seq_len=int(r.number(d["seq_len"], "data.seq_len", integer=True, minimum=8)),
-        batch_size=batch_size,
-        corpus=r.path(d.get("corpus"), "data.corpus"),
-        sampling=r.string(d.get("sampling", "weighted"), "data.sampling", SAMPLING_MODES),
-        block_shards=int(r.number(d.get("block_shards", 4), "data.block_shards", integer=True, positive=True)),
-        drop_last=bool(d.get("drop_last", False)),
-        max_failures=int(r.number(d.get("max_failures", 100), "data.max_failures", integer=True, positive=True)),
-        exclude_file=r.path(d.get("exclude_file"), "data.exclude_file"),
-        exclude=tuple(r.path(p, f"data.exclude[{i}]") for i, p in enumerate(
-            d["exclude"] if isinstance(d.get("exclude"), list) else [d["exclude"]] if d.get("exclude") else [])),
-    )
-
-
-def _optim(r: _Reader, value: Any) -> OptimSpec:
-    d = r.mapping(value, "optim", _OPTIM, required=("lr",))
-    betas = d.get("betas", [0.9, 0.95])
-    if not isinstance(betas, list) or len(betas) != 2:
-        raise r.error("optim.betas", "expected two numbers [beta1, beta2]")
-    for i, b in enumerate(betas):
-        if not 0 <= r.number(b, f"optim.betas[{i}]") < 1:
-            raise r.error(f"optim.betas[{i}]", f"must be in [0, 1), got {b}")
-    return OptimSpec(
-        name=r.string(d.get("name", "adamw"), "optim.name", ("adamw",)),
-        lr=float(r.number(d["lr"], "optim.lr", positive=True)),
-        min_lr=float(r.number(d.get("min_lr", 0.0), "optim.min_lr", minimum=0)),
-        weight_decay=float(r.number(d.get("weight_decay", 0.0), "optim.weight_decay", minimum=0)),
-        betas=(float(betas[0]), float(betas[1])),
-        eps=float(r.number(d.get("eps", 1e-8), "optim.eps", positive=True)),
-        clip_grad=float(r.number(d.get("clip_grad", 2.0), "optim.clip_grad", positive=True)),
-        accum_steps=int(r.number(d.get("accum_steps", 1), "optim.accum_steps", integer=True, positive=True)),
-    )
-
-
-def _schedule(r: _Reader, value: Any) -> ScheduleSpec:
-    d = r.mapping(value, "schedule", _SCHEDULE)
-    if d.get("epochs") is None and d.get("max_steps") is None:
-        raise r.error("schedule", "give epochs or max_steps")
-
-    def opt_int(name: str) -> int | None:
-        return None if d.get(name) is None else int(r.number(d[name], f"schedule.{name}", integer=True, minimum=0))
-
-    return ScheduleSpec(
-        warmup_steps=opt_int("warmup_steps") or 0,
-        total_steps=opt_int("total_steps"),
-        epochs=None if d.get("epochs") is None else float(r.number(d["epochs"], "schedule.epochs", positive=True)),
-        max_steps=opt_int("max_steps"),
-    )
+    lined = tuple(dataclasses.replace(e, line=r.lines.get(f"data.mix[{i}]")) for i, e in enumerate(mix))
+    return dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, mix=lined))
 
 
 def load_recipe(path: Path | str, corpus: Path | str | None = None) -> Recipe:
     """Parse and validate a recipe; with ``corpus`` (or a recipe corpus that exists) also check its data mix."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecipeError(path, None, "", f"cannot read recipe: {exc}") from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RecipeError(path, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}") from exc
-    lines: dict[str, int] = {}
-    if node is not None:
-        _lines(node, "", lines)
-    r = _Reader(path, lines)
-    d = r.mapping(raw, "", _TOP, required=("name", "model", "data", "optim", "schedule"))
-    model = r.mapping(d["model"], "model", ("preset", "overrides"), required=("preset",))
-    trainable, frozen = _parts(r, d.get("trainable"), "trainable"), _parts(r, d.get("frozen"), "frozen")
-    both = set(trainable) & set(frozen)
-    if both:
-        raise r.error("frozen", f"parts both trainable and frozen: {', '.join(sorted(both))}")
-    if not trainable:
-        raise r.error("trainable", "no trainable part")
-    new_from = d.get("init_new_modalities_from")
-    recipe = Recipe(
-        name=r.string(d["name"], "name"),
-        path=path,
-        description=str(d.get("description") or ""),
-        init_from=r.path(d.get("init_from"), "init_from"),
-        init_clip=r.path(d.get("init_clip"), "init_clip"),
-        init_new_modalities_from=None if new_from is None else r.string(new_from, "init_new_modalities_from", MODALITIES),
-        model=ModelSpec(r.string(model["preset"], "model.preset"),
-                        dict(r.mapping(model.get("overrides"), "model.overrides", tuple(model.get("overrides") or ())))),
-        trainable=trainable,
-        frozen=frozen,
-        tokenizer=r.path(d.get("tokenizer"), "tokenizer"),
-        data=_data(r, d["data"]),
-        optim=_optim(r, d["optim"]),
-        schedule=_schedule(r, d["schedule"]),
-        key_lines=lines,
-    )
+    raw, lines = load_yaml(path, RecipeError)
+    r = _reader(path, lines)
+    data = r.mapping(raw, "")
+    if isinstance(data.get("data"), dict):
+        bs = data["data"].get("batch_size")
+        if isinstance(bs, int) and not isinstance(bs, bool):  # one integer = the default for every modality
+            data = {**data, "data": {**data["data"], "batch_size": {"default": bs}}}
+            lines.setdefault("data.batch_size.default", lines.get("data.batch_size", 0))
+    recipe = _check(r.build(Recipe, data, "", path=path, key_lines=lines), r)
     if corpus is not None:
         check_corpus(recipe, Path(corpus))
     return recipe
 
 
 def recipe_error(recipe: Recipe, key: str, message: str) -> RecipeError:
-    return _Reader(recipe.path, recipe.key_lines).error(key, message)
+    return _reader(recipe.path, recipe.key_lines).error(key, message)  # type: ignore[return-value]
 
 
 def corpus_for(recipe: Recipe, corpus: Path | str | None = None) -> Path:

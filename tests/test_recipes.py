@@ -74,12 +74,12 @@ def test_good_recipe_fields(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("old,new,line,key,message", [
     ("  seq_len: 64\n", "  seq_len: 64\n  seqlen: 3\n", 8, "data.seqlen", "unknown key 'seqlen'"),
-    ("      weight: 1.0\n", "      weight: -1.0\n", 11, "data.mix[0].weight", "must be >= 0"),
+    ("      weight: 1.0\n", "      weight: -1.0\n", 11, "data.mix[0].weight", "must be > 0"),
     ("      weight: 1.0\n    - modality: text\n      weight: 0.5\n", "      weight: 0\n    - modality: text\n      weight: 0\n",
-     9, "data.mix", "all weights are zero"),
+     11, "data.mix[0].weight", "must be > 0"),
     ("    - modality: text\n", "    - modality: txt\n", 12, "data.mix[1].modality", "not one of"),
     ("frozen: [clip]\n", "frozen: [clip, llm]\n", 5, "frozen", "both trainable and frozen"),
-    ("  lr: 1.0e-4\n", "  lr: 1.0e-4\n  betas: [0.9]\n", 16, "optim.betas", "two numbers"),
+    ("  lr: 1.0e-4\n", "  lr: 1.0e-4\n  betas: [0.9]\n", 16, "optim.betas", "a list of 2 values"),
     ("    - source: alpha\n", "    - source: alpha\n      modality: image\n", 10, "data.mix[0]", "exactly one"),
 ])
 def test_errors_name_file_line_and_key(tmp_path: Path, old: str, new: str, line: int, key: str, message: str) -> None:
@@ -114,3 +114,43 @@ def test_source_absent_from_index(tmp_path: Path) -> None:
         load_recipe(path, corpus=corpus)
     assert (err.value.line, err.value.key) == (10, "data.mix[0].source")
     assert "'gamma' is absent from the index" in str(err.value) and "alpha" in str(err.value)
+
+
+@pytest.mark.parametrize("old,new,line,key,message", [
+    ("      weight: 1.0\n", "      weight: .nan\n", 11, "data.mix[0].weight", "finite"),
+    ("      weight: 1.0\n", "      weight: .inf\n", 11, "data.mix[0].weight", "finite"),
+    ("      weight: 0.5\n", "      weight: -.inf\n", 13, "data.mix[1].weight", "finite"),
+    ("  seq_len: 64\n", "  seq_len: 64\n  drop_last: 'no'\n", 8, "data.drop_last", "expected true or false"),
+    ("  seq_len: 64\n", "  seq_len: 64\n  drop_last: 1\n", 8, "data.drop_last", "expected true or false"),
+    ("  seq_len: 64\n", "  seq_len: 1e11\n", 7, "data.seq_len", "expected an integer"),
+    ("  seq_len: 64\n", "  seq_len: 100000000000\n", 7, "data.seq_len", "must be <="),
+    ("  seq_len: 64\n", "  seq_len: 64.0\n", 7, "data.seq_len", "expected an integer"),
+    ("  batch_size: {default: 2, video: 1}\n", "  batch_size: {default: 2, video: 100000000}\n", 8,
+     "data.batch_size.video", "must be <="),
+    ("  batch_size: {default: 2, video: 1}\n", "  batch_size: {video: 1}\n", 8, "data.batch_size",
+     "'default'"),
+    ("  lr: 1.0e-4\n", "  lr: .nan\n", 15, "optim.lr", "finite"),
+    ("  lr: 1.0e-4\n", "  lr: '1e-4'\n", 15, "optim.lr", "expected a number"),
+    ("  max_steps: 3\n", "  max_steps: true\n", 17, "schedule.max_steps", "expected an integer"),
+    ("  preset: tiny\n", "  preset: tiny\n  overrides: {norm_eps: .nan}\n", 4, "model.overrides.norm_eps", "finite"),
+    ("  seq_len: 64\n", "  seq_len: 64\n  seq_len: 65\n", 8, "", "duplicate key 'seq_len'"),
+    ("trainable: [llm]\n", "trainable: []\n", 4, "trainable", "must not be empty"),
+    ("trainable: [llm]\n", "trainable: llm\n", 4, "trainable", "expected a list"),
+    ("      weight: 1.0\n", "      weight: 1.0\n      repeats: 0\n", 12, "data.mix[0].repeats", "must be > 0"),
+    ("schedule:\n  max_steps: 3\n", "schedule:\n  warmup_steps: 1\n", 16, "schedule", "epochs or max_steps"),
+])
+def test_nonsense_values_are_refused_with_file_line_and_key(tmp_path: Path, old: str, new: str, line: int, key: str,
+                                                           message: str) -> None:
+    """Values YAML happily parses but no recipe means: NaN/inf weights, quoted booleans, huge sizes, ..."""
+    assert old in GOOD
+    path = _write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert (err.value.file, err.value.line, err.value.key) == (str(path), line, key), str(err.value)
+    assert message in str(err.value)
+
+
+def test_one_integer_batch_size_is_the_default(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, GOOD.replace("  batch_size: {default: 2, video: 1}\n", "  batch_size: 3\n")))
+    assert recipe.data.batch_size == {"default": 3} and recipe.data.batch_size_for("video") == 3
+    assert recipe.data.mix[0].line == 10 and recipe.data.drop_last is False
