@@ -150,7 +150,7 @@ class Reader:
             if name in data:
                 kwargs[name] = self.value(hints[name], data[name], _child(key, name), f.metadata)
             elif f.default is MISSING and f.default_factory is MISSING:
-                raise self.error(key, f"missing required key {name!r}")
+                raise self.error(_child(key, name), f"missing required key {name!r}")
         try:
             return cls(**kwargs)
         except InvalidField as exc:

@@ -103,26 +103,43 @@ def _minimal() -> dict:
             "files": [{"path": "a.json", "url": "https://example.org/a.json", "sha256": None, "sha256_reason": "r"}]}
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop("licence"), "demo.yaml: licence: missing required key"),
-    (lambda d: d.update(modalities=["smell"]), "demo.yaml: modalities: unknown value"),
-    (lambda d: d["files"][0].update(size="big"), "demo.yaml: files[0].size: expected int"),
-    (lambda d: d["files"][0].pop("sha256_reason"), "demo.yaml: files[0].sha256: null needs a sha256_reason"),
-    (lambda d: d["files"][0].update(sha256="abc"), "demo.yaml: files[0].sha256: must be 64"),
-    (lambda d: d["files"][0].update(path="../etc/passwd"), "demo.yaml: files[0].path: must be a relative path"),
-    (lambda d: d["files"][0].update(colour="red"), "demo.yaml: unknown key(s): files[0].colour"),
-    (lambda d: d.update(gated=True), "demo.yaml: instructions: gated sources"),
-    (lambda d: d["expected_items"].update(by_modality={"image": 2}), "counts sum to 2, total is 1"),
-    (lambda d: d.update(name="other"), "demo.yaml: name: must match the file name"),
+@pytest.mark.parametrize("mutate, key, message", [
+    (lambda d: d.pop("licence"), "licence", "missing required key"),
+    (lambda d: d.update(modalities=["smell"]), "modalities[0]", "'smell' is not one of"),
+    (lambda d: d.update(modalities="image"), "modalities", "expected a list"),
+    (lambda d: d.update(gated="no"), "gated", "expected true or false"),
+    (lambda d: d["files"][0].update(size="big"), "files[0].size", "expected an integer"),
+    (lambda d: d["files"][0].update(size=-1), "files[0].size", "must be >= 0"),
+    (lambda d: d["files"][0].pop("sha256_reason"), "files[0].sha256", "null needs a sha256_reason"),
+    (lambda d: d["files"][0].update(sha256="abc"), "files[0].sha256", "must be 64"),
+    (lambda d: d["files"][0].update(path="../etc/passwd"), "files[0].path", "must be a relative path"),
+    (lambda d: d["files"][0].update(colour="red"), "files[0].colour", "unknown key 'colour'"),
+    (lambda d: d["files"][0].update(extract="rar"), "files[0].extract", "'rar' is not one of"),
+    (lambda d: d.update(gated=True), "instructions", "gated sources"),
+    (lambda d: d["expected_items"].update(by_modality={"image": 2}), "expected_items.by_modality",
+     "counts sum to 2, total is 1"),
+    (lambda d: d["expected_items"].update(total=float("nan")), "expected_items.total", "expected an integer"),
+    (lambda d: d.update(name="other"), "name", "must match the file name"),
+    (lambda d: d["files"].append(dict(d["files"][0])), "files[1].path", "two entries share a path"),
 ])
-def test_schema_errors_name_file_and_key(tmp_path: Path, mutate, message: str) -> None:
+def test_schema_errors_name_file_line_and_key(tmp_path: Path, mutate, key: str, message: str) -> None:
     data = _minimal()
     mutate(data)
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ManifestError) as err:
         load_manifest(path)
-    assert message in str(err.value)
+    assert err.value.key == key and isinstance(err.value.line, int), str(err.value)
+    assert str(err.value).startswith(f"{path}:{err.value.line}: {key}: ") and message in str(err.value)
+
+
+def test_error_line_is_the_line_of_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "demo.yaml"
+    text = yaml.safe_dump(_minimal(), sort_keys=False).replace("licence: x", "licence: x\nlicense: y")
+    path.write_text(text)
+    with pytest.raises(ManifestError) as err:
+        load_manifest(path)
+    assert err.value.line == text.splitlines().index("license: y") + 1 and err.value.key == "license"
 
 
 def test_minimal_manifest_parses() -> None:
