@@ -26,3 +26,12 @@ class CodecError(RejectError):
 
 class CorpusError(OnellmDataError):
     """A corpus on disk that is unusable: unwritable directory, corrupt committed shard, bad index."""
+
+
+class AnnotationError(OnellmDataError):
+    """An annotation file of the wrong shape (other columns, another source's JSON): one line naming the file,
+    what was expected and what was found. Raised before anything is converted."""
+
+    def __init__(self, path: object, expected: str, found: str = "") -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: expected {expected}" + (f"; found {found}" if found else ""))

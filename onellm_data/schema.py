@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
 
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text")
 
@@ -109,8 +113,11 @@ class Sample:
         )
 
 
-def validate(sample: Sample) -> str | None:
-    """Return ``None`` for a valid sample, else the reason it is invalid (a short, stable string)."""
+def validate(sample: Sample, meta_types: Mapping[str, pa.DataType] | None = None) -> str | None:
+    """Return ``None`` for a valid sample, else the reason it is invalid (a short, stable string).
+
+    ``meta_types``: the meta keys the index stores as typed columns, with their types.
+    """
     if not sample.key or "." in sample.key or "/" in sample.key:
         return "invalid key"
     if len(sample.key) > MAX_KEY_LEN:
@@ -122,7 +129,41 @@ def validate(sample: Sample) -> str | None:
     reason = validate_conversations(sample.conversations, sample.modality)
     if reason:
         return reason
-    return validate_members(sample.media, sample.modality)
+    reason = validate_members(sample.media, sample.modality)
+    if reason:
+        return reason
+    reason = validate_meta(sample.meta, meta_types or {})
+    if reason:
+        return reason
+    try:
+        sample.json_bytes()
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return "record is not JSON text"  # e.g. a lone surrogate from a "\udc80" escape in the annotations
+    return None
+
+
+def validate_meta(meta: Any, types: Mapping[str, pa.DataType]) -> str | None:
+    """``meta`` is an object whose typed keys hold values of their column's type (or null)."""
+    if not isinstance(meta, dict):
+        return "malformed meta"
+    for key, value in meta.items():
+        if not isinstance(key, str):
+            return "malformed meta"
+        kind = types.get(key)
+        if kind is None or value is None:
+            continue
+        if pa.types.is_boolean(kind):
+            ok = isinstance(value, bool)
+        elif pa.types.is_integer(kind):
+            bound = 1 << (kind.bit_width - 1)
+            ok = isinstance(value, int) and not isinstance(value, bool) and -bound <= value < bound
+        elif pa.types.is_floating(kind):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            return f"meta field {key} is not {kind}"
+    return None
 
 
 def validate_conversations(conversations: Any, modality: str) -> str | None:

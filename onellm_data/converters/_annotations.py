@@ -1,57 +1,19 @@
-"""Helpers for the instruction-tuning converters: streamed JSON annotations, LLaVA-style turn normalisation,
-OneLLM's fixed prompts, and media lookup that turns a missing file into a reject.
-
-Annotation files of these sources reach hundreds of MB (mix665K: 1 GB), so they are read with ijson, item by
-item, never with ``json.load``.
+"""Helpers for the instruction-tuning converters: ids as published, repeated ids, and media lookup that turns a
+missing file into a reject. Turns live in ``_turns``, annotation streams in ``_json_stream``, reasons in ``_rejects``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from onellm_data.converters._rejects import DETAIL_CHARS, MALFORMED_ROW, MISSING_MEDIA, OUTSIDE_ROOT
 from onellm_data.errors import RejectError
-from onellm_data.schema import PLACEHOLDERS
-
-# OneLLM's IT prompt templates (paper Tab. 10).
-CAPTION_PROMPT = "Provide a one-sentence caption for the provided {modality}."
-SHORT_QA_SUFFIX = "Answer the question using a single word or phrase."
-
-MALFORMED_ROW = "malformed annotation row"
-MALFORMED_FILE = "malformed annotation file"
-MISSING_MEDIA = "missing media file"
-UNKNOWN_ID = "unknown id reference"
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # ids used as file names: no separators
-_ROLES = {"human": "human", "user": "human", "gpt": "gpt", "assistant": "gpt"}
-
-
-def iter_json(path: Path, prefix: str = "item") -> Iterator[tuple[int, Any]]:
-    """``(position, item)`` for each element under ``prefix`` of a JSON file, streamed (constant memory).
-
-    ``prefix`` is ijson's path: ``"item"`` for a top-level list, ``"sentences.item"`` for a list under a key.
-    A file that stops parsing part way ends the stream with one ``(position, None)`` so the caller records it.
-    """
-    import ijson
-
-    position = 0
-    with open(path, "rb") as fh:
-        try:
-            for item in ijson.items(fh, prefix, use_float=True):
-                yield position, item
-                position += 1
-            return
-        except ijson.JSONError:
-            pass
-    yield position, None
-
-
-def malformed(source_id: str, detail: str, reason: str = MALFORMED_ROW) -> dict[str, Any]:
-    """A record the runner stores as a reject (rows that cannot even be turned into a record)."""
-    return {"source_id": source_id, "_reject": reason, "_detail": detail[:200]}
 
 
 def id_string(value: Any) -> str | None:
@@ -64,63 +26,6 @@ def id_string(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return None
-
-
-def clean_text(value: Any, what: str = "caption") -> str:
-    """Collapse stray whitespace; a non-string or blank value is a reject."""
-    if not isinstance(value, str):
-        raise RejectError(f"non-string {what}", repr(value)[:80])
-    text = " ".join(value.split())
-    if not text:
-        raise RejectError(f"empty {what}")
-    return text
-
-
-def prompt_turns(modality: str, prompt: str, answer: Any, what: str = "caption") -> list[dict[str, str]]:
-    """One-turn instruction: placeholder + OneLLM's fixed prompt, then the cleaned answer."""
-    return [{"from": "human", "value": f"{PLACEHOLDERS[modality]}\n{prompt}"},
-            {"from": "gpt", "value": clean_text(answer, what)}]
-
-
-def caption_prompt(modality: str) -> str:
-    return CAPTION_PROMPT.format(modality=modality)
-
-
-def short_qa_prompt(question: Any) -> str:
-    return f"{clean_text(question, 'question')} {SHORT_QA_SUFFIX}"
-
-
-def _placeholder_pattern(tags: Iterable[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(t) for t in tags)
-    return re.compile(rf"\n?(?:{alternatives})\n?")
-
-
-def normalise_turns(conversations: Any, modality: str | None, media_tags: Iterable[str] = ()) -> list[dict[str, str]]:
-    """LLaVA-style ``[{"from", "value"}]`` turns in our form.
-
-    Roles: human/user -> human, gpt/assistant -> gpt (other roles are kept, so validation rejects them).
-    For a media modality every tag in ``media_tags`` (the source's own placeholders, e.g. ``<image>`` or
-    ``<video>``) is removed wherever it sits, and the modality's placeholder leads the first turn as
-    ``"<image>\\n..."`` — LLaVA puts it before or after the question; OneLLM reads it only from the front.
-    Text items are left alone so a stray placeholder is rejected by validation.
-    """
-    if not isinstance(conversations, list) or not conversations:
-        raise RejectError(MALFORMED_ROW, "no conversations")
-    turns = []
-    for turn in conversations:
-        if not isinstance(turn, dict) or not isinstance(turn.get("value"), str):
-            raise RejectError(MALFORMED_ROW, "turn without a string value")
-        role = _ROLES.get(str(turn.get("from", "")).lower(), str(turn.get("from")))
-        turns.append({"from": role, "value": turn["value"]})
-    if modality is None or modality == "text":
-        return turns
-    placeholder = PLACEHOLDERS[modality]
-    pattern = _placeholder_pattern({placeholder, *media_tags})
-    for turn in turns:
-        turn["value"] = pattern.sub("\n", turn["value"]).strip()
-    first = turns[0]["value"]
-    turns[0]["value"] = f"{placeholder}\n{first}" if first else placeholder
-    return turns
 
 
 def content_digest(*parts: Any) -> int:
@@ -163,6 +68,17 @@ def safe_relpath(value: Any) -> Path | None:
     rel = Path(value.strip())
     if rel.is_absolute() or ".." in rel.parts:
         return None
+    return rel
+
+
+def media_relpath(value: Any, what: str = "media path") -> Path:
+    """A media path from an annotation, relative to a media folder: a missing one is a malformed row, an
+    absolute one or a ``..`` escape leaves the source folder (``Converter.media`` also checks after links)."""
+    if not isinstance(value, str) or not value.strip():
+        raise RejectError(MALFORMED_ROW, f"no usable {what}: {value!r}"[:DETAIL_CHARS])
+    rel = Path(value.strip())
+    if rel.is_absolute() or ".." in rel.parts:
+        raise RejectError(OUTSIDE_ROOT, value.strip()[:DETAIL_CHARS])
     return rel
 
 

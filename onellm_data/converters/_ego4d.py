@@ -23,7 +23,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from onellm_data.converters._maps import int_option, iter_json_list, seeded_subset
+from onellm_data.converters._json_stream import bad_text, iter_json, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._maps import int_option, seeded_subset
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, NOT_UTF8, malformed, rejected
 from onellm_data.errors import RejectError
 
 NARRATION_FILES = ("v2/annotations/narration.json", "annotations/narration.json", "narration.json")
@@ -31,6 +35,20 @@ WINDOW_FILES = ("window_idx_train.json", "window_idx.json")
 IMU_DIRS = ("v2/processed_imu", "processed_imu", "v2/imu", "imu")
 WINDOW_SECONDS = 2.0  # 400 samples at 200 Hz: the length OneLLM's IMU tokenizer was trained on
 MAX_TEXT = 128
+
+OPTIONS = (
+    Option("narrations", "Ego4D narration.json under raw", "path"),
+    Option("windows", "imu2clip window index (JSON list or split CSV) under raw", "path"),
+    Option("imu_dir", "folder of {video_uid}.npy / .csv IMU recordings", "path", media=True),
+    Option("narration_pass", "which narration pass to read", "choice", "narration_pass_1",
+           ("narration_pass_1", "narration_pass_2")),
+    Option("subset", "seeded subset size (all: every window)", "count"),
+    Option("seed", "seed of the subset", "int", 0),
+)
+LAYOUT = (
+    Need("Ego4D narrations or an imu2clip window index", (*NARRATION_FILES, *WINDOW_FILES)),
+    Need("IMU recordings", tuple(f"{d}/" for d in IMU_DIRS), "*.*"),
+)
 
 
 def is_wearer_narration(text: str) -> bool:
@@ -63,29 +81,28 @@ def _narration_records(path: Path, pass_name: str) -> Iterator[dict[str, Any]]:
                     text = item.get("narration_text") if isinstance(item, dict) else None
                     t = item.get("timestamp_sec") if isinstance(item, dict) else None
                     if not isinstance(text, str) or not isinstance(t, (int, float)) or isinstance(t, bool):
-                        yield {"source_id": source_id, "_reject": "malformed annotation row",
-                               "_detail": "narration without text or timestamp_sec"}
+                        yield malformed(source_id, "narration without text or timestamp_sec")
                         continue
                     if not is_wearer_narration(text):
                         continue
                     yield {"source_id": source_id, "video_uid": video_uid, "time": float(t),
                            "text": clean_narration(text)}
         except ijson.JSONError as exc:
-            yield {"source_id": f"{path.name}-tail", "_reject": "malformed annotation file", "_detail": str(exc)[:200]}
+            yield malformed(f"{path.name}-tail", exc, MALFORMED_FILE)
 
 
 def _window_row(row: Any, fallback_id: str) -> dict[str, Any]:
     """One imu2clip window-index row (from JSON or CSV) as a record."""
     if not isinstance(row, dict):
-        return {"source_id": fallback_id, "_reject": "malformed annotation row", "_detail": "not an object"}
+        return malformed(fallback_id, "not an object")
     try:
         start, end = float(row["window_start"]), float(row["window_end"])
         video_uid = str(row["video_uid"]).strip()
         narration_uid = str(row.get("narration_uid") or fallback_id).strip()
     except (KeyError, TypeError, ValueError) as exc:
-        return {"source_id": fallback_id, "_reject": "malformed annotation row", "_detail": repr(exc)[:120]}
+        return malformed(fallback_id, repr(exc)[:120])
     if not video_uid or not end > start >= 0:
-        return {"source_id": fallback_id, "_reject": "malformed annotation row", "_detail": f"window {start}-{end}"}
+        return malformed(fallback_id, f"window {start}-{end}")
     text = row.get("text")
     text = clean_narration(text) if isinstance(text, str) else text
     # imu2clip's narration_uid names a whole narration pass, and one window can carry two narrations: the
@@ -97,13 +114,16 @@ def _window_row(row: Any, fallback_id: str) -> dict[str, Any]:
 
 def _window_records(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix == ".csv":
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open_text(path) as fh:
             for lineno, row in enumerate(csv.DictReader(fh), 2):
+                if bad_text(row):
+                    yield rejected(f"line{lineno}", NOT_UTF8, f"{path.name}:{lineno}")
+                    continue
                 yield _window_row(row, f"line{lineno}")
         return
-    for position, item in iter_json_list(path):
+    for position, item in iter_json(path):
         if item is None:
-            yield {"source_id": f"row{position}", "_reject": "malformed annotation file", "_detail": str(path)}
+            yield malformed(f"row{position}", path, MALFORMED_FILE)
         else:
             yield _window_row(item, f"row{position}")
 
@@ -138,7 +158,7 @@ def imu_file(raw: Path, options: dict[str, Any], video_uid: str) -> Path:
             path = raw / rel / f"{video_uid}{ext}"
             if path.is_file():
                 return path
-    raise RejectError("missing media file", f"no IMU recording for {video_uid} in {'/'.join(dirs)}")
+    raise RejectError(MISSING_MEDIA, f"no IMU recording for {video_uid} in {'/'.join(dirs)}")
 
 
 @lru_cache(maxsize=2)
@@ -156,12 +176,12 @@ def recording_duration(rec: Any) -> float:
     return float(duration() if callable(duration) else duration)
 
 
-def imu_window(raw: Path, options: dict[str, Any], record: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
+def imu_window(path: Path, record: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The record's 2 s window through ``codecs.imu``: centred on the narration, or on an index window's middle
     when that window is not 2 s long (imu2clip's split CSVs use 5 s windows)."""
     from onellm_data.codecs.imu import narration_window, prepare_imu_window
 
-    rec = _recording(str(imu_file(raw, options, record["video_uid"])))
+    rec = _recording(str(path))
     duration = recording_duration(rec)
     if "window" in record:
         start, end = record["window"]

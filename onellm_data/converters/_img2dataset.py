@@ -23,14 +23,24 @@ import tarfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MISSING_MEDIA, rejected
 from onellm_data.errors import RejectError
-from onellm_data.schema import PLACEHOLDERS, Sample, make_key
+from onellm_data.schema import PLACEHOLDERS, Sample
+
+if TYPE_CHECKING:
+    from onellm_data.converters.base import Converter
 
 IMAGE_MEMBER_EXTS = ("jpg", "png", "webp", "jpeg")
 DEFAULT_SAMPLES_PER_SHARD = 10_000
 DEFAULT_SHARD_DIGITS = 5  # img2dataset's default oom_shard_count
+
+IMAGES_OPTION = Option("images", "img2dataset's output folder (default images/, or raw itself)", "path", media=True)
+PER_SHARD_OPTION = Option("samples_per_shard", "img2dataset's number_sample_per_shard", "int", DEFAULT_SAMPLES_PER_SHARD)
+DOWNLOADED = Need("img2dataset's downloaded images", ("images/", "./"), "[0-9]*")
 
 
 def key_base(samples_per_shard: int) -> int:
@@ -62,22 +72,15 @@ def caption_record(source_id: str, caption: Any, **fields: Any) -> dict[str, Any
     """A record, or a reject record when the caption is unusable."""
     reason = caption_problem(caption)
     if reason:
-        return {"source_id": source_id, "_reject": reason, "_detail": repr(caption)[:200]}
+        return rejected(source_id, reason, repr(caption))
     return {"source_id": source_id, "caption": caption.strip(), **fields}
 
 
-def caption_sample(source: str, source_id: str, modality: str, caption: str, media: dict[str, bytes],
+def caption_sample(converter: Converter, source_id: str, modality: str, caption: str, media: dict[str, bytes],
                    meta: dict[str, Any]) -> Sample:
-    """The alignment form: the placeholder alone as the human turn, the caption as the answer."""
-    return Sample(
-        key=make_key(source, source_id),
-        source=source,
-        modality=modality,
-        conversations=[{"from": "human", "value": PLACEHOLDERS[modality]}, {"from": "gpt", "value": caption}],
-        source_id=source_id,
-        media=media,
-        meta={"task": "caption", **meta},
-    )
+    """The alignment form: the placeholder alone as the human turn, the (already checked) caption as the answer."""
+    turns = [{"from": "human", "value": PLACEHOLDERS[modality]}, {"from": "gpt", "value": caption}]
+    return converter.sample(source_id, modality, turns, media, {"task": "caption", **meta})
 
 
 @lru_cache(maxsize=8)
@@ -127,16 +130,19 @@ def _folder_members(path: str, mtime_ns: int) -> dict[int, dict[str, str]]:
     return members
 
 
-def read_downloaded(images: Path, shard: int, key: int) -> tuple[bytes, str, dict[str, Any] | None]:
+def read_downloaded(images: Path, shard: int, key: int,
+                    guard: Any = lambda path: path) -> tuple[bytes, str, dict[str, Any] | None]:
     """(image bytes, extension, parsed ``.json`` or None) for one key; a reject when it was not downloaded.
 
-    Keys are matched as integers, so any zero-padding width img2dataset used is accepted.
+    Keys are matched as integers, so any zero-padding width img2dataset used is accepted. ``guard``
+    (``Converter.media``) checks each file read stays inside the source's folder after links.
     """
     if not images.is_dir():
-        raise RejectError("missing media file", f"no img2dataset output folder {images.name!r}")
+        raise RejectError(MISSING_MEDIA, f"no img2dataset output folder {images.name!r}")
     shard_path = _shard_paths(str(images), os.stat(images).st_mtime_ns).get(shard)
     if shard_path is None:
-        raise RejectError("missing media file", f"img2dataset shard {shard} not found")
+        raise RejectError(MISSING_MEDIA, f"img2dataset shard {shard} not found")
+    shard_path = str(guard(Path(shard_path)))
     wanted = (*IMAGE_MEMBER_EXTS, "json")
     mtime = os.stat(shard_path).st_mtime_ns
     files: dict[str, bytes] = {}
@@ -145,11 +151,11 @@ def read_downloaded(images: Path, shard: int, key: int) -> tuple[bytes, str, dic
         files = {ext: _read_span(shard_path, span) for ext, span in spans.items() if ext in wanted}
     else:
         paths = _folder_members(shard_path, mtime).get(key, {})
-        files = {ext: Path(p).read_bytes() for ext, p in paths.items() if ext in wanted}
+        files = {ext: guard(Path(p)).read_bytes() for ext, p in paths.items() if ext in wanted}
     image_ext = next((e for e in IMAGE_MEMBER_EXTS if e in files), None)
     if image_ext is None:
         detail = f"img2dataset key {key} not downloaded (shard {Path(shard_path).name})"
-        raise RejectError("missing media file", detail)
+        raise RejectError(MISSING_MEDIA, detail)
     info = None
     if "json" in files:
         try:
@@ -159,16 +165,16 @@ def read_downloaded(images: Path, shard: int, key: int) -> tuple[bytes, str, dic
     return files[image_ext], image_ext, info
 
 
-def convert_downloaded(source: str, record: dict[str, Any], images: Path) -> Sample:
+def convert_downloaded(converter: Converter, record: dict[str, Any], images: Path) -> Sample:
     """A URL-list record + its downloaded image → caption sample (the codec proves the image decodes)."""
     from onellm_data.codecs.image import prepare_image
 
-    data, _, info = read_downloaded(images, record["shard"], record["key"])
+    data, _, info = read_downloaded(images, record["shard"], record["key"], converter.media)
     if info is not None and record.get("url") and info.get("url") not in (None, record["url"]):
         raise RejectError("url mismatch", f"key {record['source_id']}: list has {record['url']!r}, "
                           f"download has {info.get('url')!r} (check number_sample_per_shard)")
     media, meta = prepare_image(data)
-    return caption_sample(source, record["source_id"], "image", record["caption"], media, meta)
+    return caption_sample(converter, record["source_id"], "image", record["caption"], media, meta)
 
 
 def list_inputs(raw: Path, option: str | None, suffixes: tuple[str, ...]) -> list[Path]:
@@ -198,7 +204,7 @@ def positioned(files: list[Path], read_rows: Any, samples_per_shard: int) -> Ite
             rows = position + 1
             shard, key, key_str = row_key(position, samples_per_shard, shard_offset)
             if isinstance(caption, tuple):  # a row the reader could not parse: (reason, detail)
-                yield {"source_id": key_str, "_reject": caption[0], "_detail": caption[1]}
+                yield rejected(key_str, caption[0], caption[1])
                 continue
             yield caption_record(key_str, caption, url=url if isinstance(url, str) else None, shard=shard, key=key)
         shard_offset += math.ceil(rows / samples_per_shard)

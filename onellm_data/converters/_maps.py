@@ -1,5 +1,5 @@
-"""Helpers shared by the point, depth/normal, IMU and fMRI converters: streaming JSON lists, seeded subsets,
-caption-form turns, and the RGB + map pairing of the depth/normal sources.
+"""Helpers shared by the point, depth/normal, IMU and fMRI converters: seeded subsets, integer options, and the
+RGB + map pairing of the depth/normal sources.
 """
 
 from __future__ import annotations
@@ -9,27 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from onellm_data.converters._json_stream import bad_text, iter_json, open_text
+from onellm_data.converters._rejects import (
+    MALFORMED_FILE,
+    MALFORMED_ROW,
+    MISSING_CAPTION,
+    MISSING_MEDIA,
+    NOT_UTF8,
+    malformed,
+    rejected,
+)
 from onellm_data.errors import RejectError
-from onellm_data.schema import PLACEHOLDERS
-
-
-def iter_json_list(path: Path) -> Iterator[tuple[int, Any]]:
-    """``(position, item)`` for each element of a top-level JSON list, streamed (constant memory).
-
-    A file that stops parsing part way ends the stream with one ``(position, None)`` so the caller records it.
-    """
-    import ijson
-
-    position = 0
-    with open(path, "rb") as fh:
-        try:
-            for item in ijson.items(fh, "item", use_float=True):
-                yield position, item
-                position += 1
-            return
-        except ijson.JSONError:
-            pass
-    yield position, None
 
 
 def seeded_subset(total: int, size: int | None, seed: int) -> set[int] | None:
@@ -47,39 +37,6 @@ def int_option(options: dict[str, Any], name: str, default: int | None) -> int |
     return int(value)
 
 
-def caption_turns(modality: str, caption: Any) -> list[dict[str, str]]:
-    """Alignment form: the placeholder alone, then the caption (OneLLM trains on the caption only)."""
-    if not isinstance(caption, str):
-        raise RejectError("non-string caption", repr(caption)[:80])
-    caption = " ".join(caption.split())
-    if not caption:
-        raise RejectError("empty caption")
-    return [{"from": "human", "value": PLACEHOLDERS[modality]}, {"from": "gpt", "value": caption}]
-
-
-def instruct_turns(modality: str, prompt: str, answer: Any) -> list[dict[str, str]]:
-    """One-turn instruction with OneLLM's fixed prompt (e.g. "Describe the motion.")."""
-    turns = caption_turns(modality, answer)
-    turns[0]["value"] = f"{PLACEHOLDERS[modality]}\n{prompt}"
-    return turns
-
-
-def retag_conversations(conversations: Any, old: str, new: str) -> list[dict[str, str]]:
-    """LLaVA-style turns with ``old`` placeholder swapped for ``new``; "assistant" is read as "gpt".
-
-    Role order and placeholder rules are checked by schema validation afterwards.
-    """
-    if not isinstance(conversations, list) or not conversations:
-        raise RejectError("malformed annotation row", "no conversations")
-    out = []
-    for turn in conversations:
-        if not isinstance(turn, dict) or not isinstance(turn.get("value"), str):
-            raise RejectError("malformed annotation row", "turn without a string value")
-        role = "gpt" if turn.get("from") == "assistant" else turn.get("from")
-        out.append({"from": str(role), "value": turn["value"].replace(old, new)})
-    return out
-
-
 def find_map(map_dir: Path, rel: Path) -> Path:
     """The map for an image: the same relative path, or the same stem as ``.png`` (DPT writes PNGs)."""
     same = map_dir / rel
@@ -88,7 +45,7 @@ def find_map(map_dir: Path, rel: Path) -> Path:
     png = same.with_suffix(".png")
     if png.is_file():
         return png
-    raise RejectError("missing media file", f"no map {png}")
+    raise RejectError(MISSING_MEDIA, f"no map {png}")
 
 
 def pair_members(image: Path, map_path: Path, kind: str) -> tuple[dict[str, bytes], dict[str, Any]]:
@@ -96,7 +53,7 @@ def pair_members(image: Path, map_path: Path, kind: str) -> tuple[dict[str, byte
     from onellm_data.codecs.depth import prepare_map_pair
 
     if not image.is_file():
-        raise RejectError("missing media file", str(image))
+        raise RejectError(MISSING_MEDIA, str(image))
     return prepare_map_pair(image, map_path, kind)
 
 
@@ -107,18 +64,18 @@ def llava_map_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, 
     conversation types, so the n-th repeat of an id gets the source id ``{id}-{n}``.
     """
     path = raw / options.get("json", "llava_instruct_150k.json")
-    total = sum(1 for _ in iter_json_list(path))
+    total = sum(1 for _ in iter_json(path))
     keep = seeded_subset(total, int_option(options, "subset", 50_000), int_option(options, "seed", 0) or 0)
     seen: dict[str, int] = {}
-    for position, item in iter_json_list(path):
+    for position, item in iter_json(path):
         wanted = keep is None or position in keep
         if item is None:
             if wanted:
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation file", "_detail": str(path)}
+                yield malformed(f"row{position}", path, MALFORMED_FILE)
             continue
         if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)):
             if wanted:
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation row", "_detail": "no id"}
+                yield malformed(f"row{position}", "no id")
             continue
         # Repeats are counted over the whole file so an item's id does not depend on the subset drawn.
         item_id = str(item["id"])
@@ -128,7 +85,7 @@ def llava_map_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, 
         if not wanted:
             continue
         if not isinstance(item.get("image"), str) or not isinstance(item.get("conversations"), list):
-            yield {"source_id": source_id, "_reject": "malformed annotation row", "_detail": "no image/conversations"}
+            yield malformed(source_id, "no image/conversations")
             continue
         yield {"source_id": source_id, "image": item["image"], "conversations": item["conversations"]}
 
@@ -145,18 +102,20 @@ def cc3m_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]]
     image_dir = options.get("images", "cc3m")
     listing = raw / options.get("csv", "cc3m.csv")
     if listing.is_file():
-        with open(listing, encoding="utf-8", newline="") as fh:
+        with open_text(listing) as fh:
             reader = csv.reader(fh, delimiter="\t")
             header = next(reader, [])
             try:
                 cap_col, url_col = header.index("caption"), header.index("url")
             except ValueError:
-                yield {"source_id": "header", "_reject": "malformed annotation file", "_detail": f"header {header}"}
+                yield malformed("header", f"header {header}", MALFORMED_FILE)
                 return
             for lineno, row in enumerate(reader, 2):
+                if bad_text(row):
+                    yield rejected(f"line{lineno}", NOT_UTF8, f"{listing.name}:{lineno}")
+                    continue
                 if len(row) <= max(cap_col, url_col) or not row[url_col].strip():
-                    yield {"source_id": f"line{lineno}", "_reject": "malformed annotation row",
-                           "_detail": str(row)[:80]}
+                    yield malformed(f"line{lineno}", str(row)[:80])
                     continue
                 url = row[url_col].strip()
                 yield {"source_id": Path(url).stem, "image": url, "caption": row[cap_col]}
@@ -180,14 +139,17 @@ def cc3m_caption(image: Path, record: dict[str, Any]) -> Any:
         return record["caption"]
     txt = image.with_suffix(".txt")
     if txt.is_file():
-        return txt.read_text(encoding="utf-8")
+        try:
+            return txt.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise RejectError(NOT_UTF8, f"{txt.name}: {exc}") from exc
     meta = image.with_suffix(".json")
     if meta.is_file():
         try:
             return json.loads(meta.read_text(encoding="utf-8")).get("caption")
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise RejectError("malformed annotation row", f"{meta}: {exc}") from exc
-    raise RejectError("missing caption", f"no {txt.name} or {meta.name}")
+            raise RejectError(MALFORMED_ROW, f"{meta}: {exc}") from exc
+    raise RejectError(MISSING_CAPTION, f"no {txt.name} or {meta.name}")
 
 
 def mirrored_map_dir(raw: Path, image_rel: str, image_dir: str, kind: str) -> tuple[Path, Path]:

@@ -22,12 +22,16 @@ import csv
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from onellm_data.converters._json_stream import bad_text, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MISSING_MEDIA, NOT_UTF8, UNKNOWN_ID, malformed, rejected
 from onellm_data.errors import RejectError
 
 WDS_DIR = "webdataset_avg_split"
@@ -38,6 +42,22 @@ BETAS_DIR = "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
 MASK = "nsddata/ppdata/subj01/func1pt8mm/roi/nsdgeneral.nii.gz"
 STIM_INFO = "nsddata/experiments/nsd/nsd_stim_info_merged.csv"
 TRIALS_PER_SESSION = 750
+
+OPTIONS = (
+    Option("splits", "comma-separated splits to convert", "text", "train,val"),
+    Option("captions", "first: one sample per image with its first caption; all: one per caption", "choice",
+           "first", ("first", "all")),
+    Option("annots", "the 73K-captions table under raw", "path", ANNOTS),
+    Option("webdataset", "MindEye's webdataset folder under raw", "path", WDS_DIR, media=True),
+    Option("subject", "subject prefix of MindEye's tar names", "text", "subj01"),
+    Option("betas", "folder of NSD's betas_sessionNN.nii.gz", "path", BETAS_DIR, media=True),
+    Option("mask", "nsdgeneral mask NIfTI under raw", "path", MASK),
+    Option("stim_info", "nsd_stim_info_merged.csv under raw", "path", STIM_INFO),
+)
+LAYOUT = (
+    Need("the 73K COCO captions table", (ANNOTS,)),
+    Need("MindEye's webdataset or NSD's stimulus table", (f"{WDS_DIR}/", STIM_INFO)),
+)
 
 
 def _splits(options: dict[str, Any]) -> list[str]:
@@ -64,10 +84,10 @@ def _scalar(data: bytes) -> int:
 
 def _record(source_id: str, split: str, coco: int | None, captions: Captions, **where: Any) -> dict[str, Any]:
     if coco is None:
-        return {"source_id": source_id, "_reject": "malformed annotation row", "_detail": "no coco73k id"}
+        return malformed(source_id, "no coco73k id")
     found = captions.get(coco)
     if found is None:
-        return {"source_id": source_id, "_reject": "unknown id reference", "_detail": f"coco73k {coco}"}
+        return rejected(source_id, UNKNOWN_ID, f"coco73k {coco}")
     return {"source_id": source_id, "split": split, "coco73k": coco, "captions": found, **where}
 
 
@@ -128,14 +148,17 @@ def nifti_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]
     """One record per subj01 image of ``nsd_stim_info_merged.csv``, with its (session, volume) repetitions."""
     captions = Captions(raw / options.get("annots", ANNOTS))
     wanted = set(_splits(options))
-    with open(raw / options.get("stim_info", STIM_INFO), encoding="utf-8", newline="") as fh:
+    with open_text(raw / options.get("stim_info", STIM_INFO)) as fh:
         for lineno, row in enumerate(csv.DictReader(fh), 2):
+            if bad_text(row):
+                yield rejected(f"line{lineno}", NOT_UTF8, f"stim info line {lineno}")
+                continue
             try:
                 nsd_id = int(row["nsdId"])
                 shown = str(row.get("subject1", "0")).strip() in ("1", "True", "true")
                 trials = [int(float(row[f"subject1_rep{r}"])) for r in range(3)]
             except (KeyError, TypeError, ValueError) as exc:
-                yield {"source_id": f"line{lineno}", "_reject": "malformed annotation row", "_detail": repr(exc)[:120]}
+                yield malformed(f"line{lineno}", repr(exc)[:120])
                 continue
             if not shown:
                 continue
@@ -155,34 +178,38 @@ def nsd_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
         raise FileNotFoundError(f"no {WDS_DIR}/ (MindEye webdataset) nor {STIM_INFO} (NSD betas) under {raw}")
 
 
-def _nifti_voxels(raw: Path, options: dict[str, Any], trials: list[list[int]]) -> np.ndarray:
+def _nifti_voxels(raw: Path, options: dict[str, Any], trials: list[list[int]], media: MediaGuard) -> np.ndarray:
     """The repetitions' beta volumes, stacked [reps, X, Y, Z]; a missing session file is a missing file."""
     import nibabel as nib
 
     vols = []
     for session, index in trials:
-        path = raw / options.get("betas", BETAS_DIR) / f"betas_session{session:02d}.nii.gz"
+        path = media(raw / options.get("betas", BETAS_DIR) / f"betas_session{session:02d}.nii.gz")
         if not path.is_file():
-            raise RejectError("missing media file", str(path))
+            raise RejectError(MISSING_MEDIA, str(path))
         vols.append(np.asarray(nib.load(path).dataobj[..., index], dtype=np.float32))
     if not vols:
-        raise RejectError("missing media file", "image has no recorded trial")
+        raise RejectError(MISSING_MEDIA, "image has no recorded trial")
     return np.stack(vols)
 
 
-def fmri_members(raw: Path, options: dict[str, Any], record: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
+MediaGuard = Callable[[Path], Path]  # ``Converter.media``: a path, or a reject when it leaves the source folder
+
+
+def fmri_members(raw: Path, options: dict[str, Any], record: dict[str, Any],
+                 media: MediaGuard) -> tuple[dict[str, bytes], dict[str, Any]]:
     """float16 [reps, 15724] through ``codecs.fmri``, from whichever form the record came from."""
     from onellm_data.codecs.fmri import prepare_fmri
 
     if "file" in record:
-        path = raw / record["file"]
+        path = media(raw / record["file"])
         if not path.is_file():
-            raise RejectError("missing media file", str(path))
+            raise RejectError(MISSING_MEDIA, str(path))
         return prepare_fmri(path)
     if "tar" in record:
-        path = raw / record["tar"]
+        path = media(raw / record["tar"])
         if not path.is_file():
-            raise RejectError("missing media file", str(path))
+            raise RejectError(MISSING_MEDIA, str(path))
         with open(path, "rb") as fh:
             fh.seek(record["offset"])
             data = fh.read(record["size"])
@@ -191,7 +218,7 @@ def fmri_members(raw: Path, options: dict[str, Any], record: dict[str, Any]) -> 
         except (ValueError, OSError, EOFError) as exc:
             raise RejectError("undecodable fmri array", str(exc)[:200]) from exc
         return prepare_fmri(arr)
-    return prepare_fmri(_nifti_voxels(raw, options, record["trials"]), raw / options.get("mask", MASK))
+    return prepare_fmri(_nifti_voxels(raw, options, record["trials"], media), raw / options.get("mask", MASK))
 
 
 def caption_choices(record: dict[str, Any], options: dict[str, Any]) -> list[tuple[str, str]]:

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    SAFE_NAME,
-    caption_prompt,
-    find_media,
-    id_string,
-    malformed,
-    prompt_turns,
-)
+from onellm_data.converters._annotations import SAFE_NAME, find_media, id_string
+from onellm_data.converters._json_stream import bad_text, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import NOT_UTF8, malformed, rejected
+from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
-from onellm_data.schema import AUDIO_EXTS, Sample, make_key
+from onellm_data.errors import AnnotationError
+from onellm_data.schema import AUDIO_EXTS, Sample
 
 COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
 DEFAULT_SPLITS = ("train", "val")
@@ -48,6 +47,10 @@ class AudiocapsConverter(Converter):
 
     name: ClassVar[str] = "audiocaps"
     modalities: ClassVar[tuple[str, ...]] = ("audio",)
+    declared_options = (Option("splits", "comma-separated splits ({split}.csv)", "text", ",".join(DEFAULT_SPLITS)),
+                        Option("audio", "the clip folder", "path", "audio", media=True))
+    layout = (Need("AudioCaps CSVs", tuple(f"{s}.csv" for s in DEFAULT_SPLITS)),
+              Need("AudioCaps clips", ("audio/",)))
 
     def records(self) -> Iterator[dict[str, Any]]:
         splits = str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(",")
@@ -57,12 +60,16 @@ class AudiocapsConverter(Converter):
             path = self.raw / f"{split}.csv"
             if not path.is_file():
                 continue
-            with open(path, newline="", encoding="utf-8") as fh:
+            with open_text(path) as fh:
                 reader = csv.DictReader(fh)
                 missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise ValueError(f"{path} is not an AudioCaps CSV (missing columns {missing})")
+                    raise AnnotationError(path, f"an AudioCaps CSV with columns {', '.join(COLUMNS)}",
+                                          f"columns {', '.join(reader.fieldnames or []) or 'none'}")
                 for row_number, row in enumerate(reader, 2):
+                    if bad_text(row):
+                        yield rejected(f"{split}-line{row_number}", NOT_UTF8, f"{path.name}:{row_number}")
+                        continue
                     cap_id = id_string(row.get("audiocap_id"))
                     if cap_id is None:
                         yield malformed(f"{split}-line{row_number}", "no audiocap_id")
@@ -79,20 +86,12 @@ class AudiocapsConverter(Converter):
         root = self.raw / self.options.get("audio", "audio")
         stems = [f"{record['youtube_id']}_{record['start_time']}", f"Y{record['youtube_id']}"]
         names = [f"{stem}.{ext}" for stem in stems for ext in AUDIO_EXTS]
-        return find_media([root, root / record["split"]], names)
+        return self.media(find_media([root, root / record["split"]], names))
 
     def convert(self, record: dict[str, Any]) -> Sample:
         from onellm_data.codecs.audio import prepare_audio
 
         conversations = prompt_turns("audio", caption_prompt("audio"), record["caption"])
         media, meta = prepare_audio(self.clip(record))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="audio",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta={**meta, "youtube_id": record["youtube_id"], "start_time": record["start_time"],
-                  "split": record["split"]},
-        )
+        meta = {**meta, "youtube_id": record["youtube_id"], "start_time": record["start_time"], "split": record["split"]}
+        return self.sample(record["source_id"], "audio", conversations, media, meta)

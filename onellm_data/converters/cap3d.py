@@ -7,10 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._maps import caption_turns, iter_json_list
+from onellm_data.converters._json_stream import bad_text, iter_json, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, NOT_UTF8, malformed, rejected
+from onellm_data.converters._turns import caption_turns
 from onellm_data.converters.base import Converter
-from onellm_data.converters.pointllm_instruct import point_file
-from onellm_data.schema import Sample, make_key
+from onellm_data.converters.pointllm_instruct import POINTS_OPTION, point_file
+from onellm_data.schema import Sample
 
 # Looked for in this order when no ``captions`` option is given.
 CAPTION_FILES = (
@@ -37,6 +41,10 @@ class Cap3dConverter(Converter):
 
     name: ClassVar[str] = "cap3d"
     modalities: ClassVar[tuple[str, ...]] = ("point",)
+    declared_options = (Option("captions", "the caption file under raw (Cap3D CSV or PointLLM brief JSON)", "path"),
+                        POINTS_OPTION)
+    layout = (Need("Cap3D / PointLLM brief captions", CAPTION_FILES),
+              Need("Objaverse 8192-point files", ("objaverse_data/",), "*_8192.npy"))
 
     def caption_file(self) -> Path:
         if "captions" in self.options:
@@ -54,23 +62,25 @@ class Cap3dConverter(Converter):
             yield from self._json_records(path)
 
     def _csv_records(self, path: Path) -> Iterator[dict[str, Any]]:
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open_text(path) as fh:
             for lineno, row in enumerate(csv.reader(fh), 1):
+                if bad_text(row):
+                    yield rejected(f"line{lineno}", NOT_UTF8, f"{path.name}:{lineno}")
+                    continue
                 if len(row) != 2 or not row[0].strip():
-                    yield {"source_id": f"line{lineno}", "_reject": "malformed annotation row",
-                           "_detail": str(row)[:80]}
+                    yield malformed(f"line{lineno}", str(row)[:80])
                     continue
                 yield {"source_id": row[0].strip(), "caption": row[1]}
 
     def _json_records(self, path: Path) -> Iterator[dict[str, Any]]:
-        for position, item in iter_json_list(path):
+        for position, item in iter_json(path):
             if item is None:
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation file", "_detail": str(path)}
+                yield malformed(f"row{position}", path, MALFORMED_FILE)
                 continue
             object_id = item.get("object_id") if isinstance(item, dict) else None
             turns = item.get("conversations") if isinstance(item, dict) else None
             if not isinstance(object_id, str) or not object_id or not isinstance(turns, list):
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation row", "_detail": "no object_id"}
+                yield malformed(f"row{position}", "no object_id")
                 continue
             answers = [t.get("value") for t in turns if isinstance(t, dict) and t.get("from") in ("gpt", "assistant")]
             yield {"source_id": object_id, "caption": answers[0] if answers else None}
@@ -79,13 +89,5 @@ class Cap3dConverter(Converter):
         from onellm_data.codecs.point import prepare_point
 
         conversations = caption_turns("point", record.get("caption"))
-        members, meta = prepare_point(point_file(self.raw, self.options, record["source_id"]))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="point",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=members,
-            meta={**meta, "task": "caption"},
-        )
+        members, meta = prepare_point(self.media(point_file(self.raw, self.options, record["source_id"])))
+        return self.sample(record["source_id"], "point", conversations, members, {**meta, "task": "caption"})

@@ -21,20 +21,27 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters import _img2dataset as i2d
+from onellm_data.converters._json_stream import bad_text, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_ROW, NOT_UTF8
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample
 
 
 def read_tsv_rows(path: Path) -> Iterator[tuple[Any, Any]]:
     """``(url, caption)`` per data line; a malformed line gives ``(None, (reason, detail))``."""
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open_text(path) as fh:
         # CC3M captions contain stray quotes: read as plain tab-separated text, no CSV quoting.
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         for lineno, row in enumerate(reader, 1):
             if lineno == 1 and [c.strip().lower() for c in row] == ["caption", "url"]:
                 continue  # img2dataset's header line is not a row
+            if bad_text(row):
+                yield None, (NOT_UTF8, f"{path.name}:{lineno}")
+                continue
             if len(row) != 2:
-                yield None, ("malformed annotation row", f"{path.name}:{lineno}: {len(row)} columns")
+                yield None, (MALFORMED_ROW, f"{path.name}:{lineno}: {len(row)} columns")
                 continue
             yield row[1].strip(), row[0]
 
@@ -42,6 +49,9 @@ def read_tsv_rows(path: Path) -> Iterator[tuple[Any, Any]]:
 class Cc3mConverter(Converter):
     name: ClassVar[str] = "cc3m"
     modalities: ClassVar[tuple[str, ...]] = ("image",)
+    declared_options = (Option("tsv", "URL list file or folder under raw (default: every top-level *.tsv)", "path"),
+                        i2d.IMAGES_OPTION, i2d.PER_SHARD_OPTION)
+    layout = (Need("CC3M caption/url TSV", ("*.tsv",)), i2d.DOWNLOADED)
 
     def records(self) -> Iterator[dict[str, Any]]:
         files = i2d.list_inputs(self.raw, self.options.get("tsv"), (".tsv",))
@@ -49,4 +59,4 @@ class Cc3mConverter(Converter):
         yield from i2d.positioned(files, read_tsv_rows, per_shard)
 
     def convert(self, record: dict[str, Any]) -> Sample:
-        return i2d.convert_downloaded(self.source, record, i2d.images_dir(self.raw, self.options.get("images")))
+        return i2d.convert_downloaded(self, record, i2d.images_dir(self.raw, self.options.get("images")))

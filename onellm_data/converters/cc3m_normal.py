@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from onellm_data.converters._layout import Need
 from onellm_data.converters.cc3m_depth import Cc3mDepthConverter
 
 
@@ -14,3 +15,4 @@ class Cc3mNormalConverter(Cc3mDepthConverter):
     name: ClassVar[str] = "cc3m_normal"
     modalities: ClassVar[tuple[str, ...]] = ("normal",)
     kind: ClassVar[str] = "normal"
+    layout = (Cc3mDepthConverter.layout[0], Need("mirrored maps", ("cc3m_normal/",)))

@@ -5,22 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    UNKNOWN_ID,
-    caption_prompt,
-    find_media,
-    id_string,
-    iter_json,
-    malformed,
-    prompt_turns,
-    safe_relpath,
-)
+from onellm_data.converters._annotations import find_media, id_string, media_relpath
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, UNKNOWN_ID, malformed
+from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
-from onellm_data.errors import RejectError
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 DEFAULT_JSON = "annotations/captions_train2017.json"
+EXPECTED = "COCO's caption annotations ({images: [...], annotations: [...]})"
 
 
 class CocoCaptionsConverter(Converter):
@@ -41,19 +36,22 @@ class CocoCaptionsConverter(Converter):
 
     name: ClassVar[str] = "coco_captions"
     modalities: ClassVar[tuple[str, ...]] = ("image",)
+    declared_options = (Option("json", "the caption annotation file under raw", "path", DEFAULT_JSON),
+                        Option("images", "the image folder", "path", "train2017", media=True))
+    layout = (Need("COCO caption annotations", (DEFAULT_JSON,)), Need("COCO train2017 images", ("train2017/",)))
 
     def records(self) -> Iterator[dict[str, Any]]:
         path = self.raw / self.options.get("json", DEFAULT_JSON)
         # Two streamed passes: the image table (118K small entries) first, then the captions.
         files: dict[str, str] = {}
-        for position, image in iter_json(path, "images.item"):
+        for position, image in iter_json(path, "images.item", EXPECTED):
             if image is None:
                 yield malformed(f"images{position}", str(path), MALFORMED_FILE)
                 return
             image_id = id_string(image.get("id")) if isinstance(image, dict) else None
             if image_id is not None and isinstance(image.get("file_name"), str):
                 files[image_id] = image["file_name"]
-        for position, ann in iter_json(path, "annotations.item"):
+        for position, ann in iter_json(path, "annotations.item", EXPECTED):
             if ann is None:
                 yield malformed(f"annotations{position}", str(path), MALFORMED_FILE)
                 return
@@ -72,16 +70,6 @@ class CocoCaptionsConverter(Converter):
         from onellm_data.codecs.image import prepare_image
 
         conversations = prompt_turns("image", caption_prompt("image"), record["caption"])
-        rel = safe_relpath(record["file_name"])
-        if rel is None:
-            raise RejectError("malformed annotation row", f"bad file_name {record['file_name']!r}")
-        media, meta = prepare_image(find_media([self.raw / self.options.get("images", "train2017")], [rel]))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="image",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta={**meta, "image_id": record["image_id"]},
-        )
+        rel = media_relpath(record["file_name"], "file_name")
+        media, meta = prepare_image(self.media(find_media([self.raw / self.options.get("images", "train2017")], [rel])))
+        return self.sample(record["source_id"], "image", conversations, media, {**meta, "image_id": record["image_id"]})

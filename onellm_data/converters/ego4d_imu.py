@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from onellm_data.converters._ego4d import ego4d_records, imu_window
-from onellm_data.converters._maps import instruct_turns
+from onellm_data.converters._ego4d import LAYOUT, OPTIONS, ego4d_records, imu_file, imu_window
+from onellm_data.converters._turns import prompt_turns
 from onellm_data.converters.base import Converter
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 PROMPT = "Describe the motion."
 
@@ -34,25 +34,20 @@ class Ego4dImuConverter(Converter):
     name: ClassVar[str] = "ego4d_imu"
     modalities: ClassVar[tuple[str, ...]] = ("imu",)
     default_subset: ClassVar[int | None] = 50_000
+    declared_options = OPTIONS
+    layout = LAYOUT
 
     def records(self) -> Iterator[dict[str, Any]]:
         yield from ego4d_records(self.raw, self.options, self.default_subset)
 
     def turns(self, text: Any) -> list[dict[str, str]]:
-        return instruct_turns("imu", PROMPT, text)
+        return prompt_turns("imu", PROMPT, text)
 
     def convert(self, record: dict[str, Any]) -> Sample:
         conversations = self.turns(record.get("text"))
-        members, meta = imu_window(self.raw, self.options, record)
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="imu",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=members,
-            meta={**meta, "video_uid": record["video_uid"], **self.extra_meta()},
-        )
+        members, meta = imu_window(self.media(imu_file(self.raw, self.options, record["video_uid"])), record)
+        meta = {**meta, "video_uid": record["video_uid"], **self.extra_meta()}
+        return self.sample(record["source_id"], "imu", conversations, members, meta)
 
     def extra_meta(self) -> dict[str, Any]:
         return {}

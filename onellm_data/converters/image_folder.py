@@ -16,14 +16,17 @@ Options: ``captions`` (name of the csv/jsonl; default captions.csv or captions.j
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._img2dataset import caption_problem, caption_record, caption_sample
 from onellm_data.converters._annotations import safe_relpath
+from onellm_data.converters._img2dataset import caption_problem, caption_record, caption_sample
+from onellm_data.converters._json_stream import bad_text, iter_json_lines, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MISSING_CAPTION, MISSING_MEDIA, NOT_UTF8, OUTSIDE_ROOT, malformed, rejected
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.schema import Sample
@@ -50,23 +53,22 @@ def walk_sorted(root: Path) -> Iterator[Path]:
 class ImageFolderConverter(Converter):
     name: ClassVar[str] = "image_folder"
     modalities: ClassVar[tuple[str, ...]] = ("image",)
+    declared_options = (Option("captions", "caption list (.csv or .jsonl) under raw (default captions.csv or "
+                               "captions.jsonl when present, else a .txt beside each image)", "path"),)
+    layout = (Need("images", ("./",), "*.*"),)
 
     def _caption_file(self) -> Path | None:
         if self.options.get("captions"):
             return self.raw / self.options["captions"]
         return next((self.raw / n for n in ("captions.csv", "captions.jsonl") if (self.raw / n).is_file()), None)
 
-    def _list_rows(self, path: Path) -> Iterator[tuple[int, Any]]:
-        with open(path, encoding="utf-8", newline="") as fh:
-            if path.suffix == ".csv":
-                yield from enumerate(csv.DictReader(fh), 2)
-                return
-            for lineno, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        yield lineno, json.loads(line)
-                    except json.JSONDecodeError:
-                        yield lineno, None
+    def _list_rows(self, path: Path) -> Iterator[tuple[int, Any, tuple[str, str] | None]]:
+        if path.suffix != ".csv":
+            yield from iter_json_lines(path)
+            return
+        with open_text(path) as fh:
+            for lineno, row in enumerate(csv.DictReader(fh), 2):
+                yield lineno, row, (NOT_UTF8, f"{path.name}:{lineno}") if bad_text(row) else None
 
     def records(self) -> Iterator[dict[str, Any]]:
         listing = self._caption_file()
@@ -76,34 +78,35 @@ class ImageFolderConverter(Converter):
                     rel = path.relative_to(self.raw)
                     yield {"source_id": rel.with_suffix("").as_posix(), "file": rel.as_posix()}
             return
-        for lineno, row in self._list_rows(listing):
+        for lineno, row, problem in self._list_rows(listing):
+            if problem is not None and problem[0] == NOT_UTF8:
+                yield rejected(f"{listing.name}:{lineno}", *problem)
+                continue
             file = _pick(row, FILE_COLUMNS) if isinstance(row, dict) else None
             if not isinstance(file, str) or not file.strip():
-                yield {"source_id": f"{listing.name}:{lineno}", "_reject": "malformed annotation row",
-                       "_detail": "no image file named"}
+                yield malformed(f"{listing.name}:{lineno}", "no image file named")
                 continue
             rel = safe_relpath(file)
             if rel is None:  # an absolute path or a ../ escape would read outside the raw folder
-                yield {"source_id": f"{listing.name}:{lineno}", "_reject": "malformed annotation row",
-                       "_detail": f"image path outside the raw folder: {file.strip()[:150]}"}
+                yield rejected(f"{listing.name}:{lineno}", OUTSIDE_ROOT, file.strip()[:150])
                 continue
             yield caption_record(rel.with_suffix("").as_posix(), _pick(row, CAPTION_COLUMNS), file=rel.as_posix())
 
     def convert(self, record: dict[str, Any]) -> Sample:
         from onellm_data.codecs.image import prepare_image
 
-        path = self.raw / record["file"]
+        path = self.media(self.raw / record["file"])
         if not path.is_file():
-            raise RejectError("missing media file", record["file"])
+            raise RejectError(MISSING_MEDIA, record["file"])
         caption = record.get("caption")
         if caption is None:  # folder form: the caption is the .txt beside the image
             txt = path.with_suffix(".txt")
             if not txt.is_file():
-                raise RejectError("missing caption", f"no {txt.name} beside {record['file']}")
+                raise RejectError(MISSING_CAPTION, f"no {txt.name} beside {record['file']}")
             caption = txt.read_text(encoding="utf-8", errors="replace")
             reason = caption_problem(caption)
             if reason:
                 raise RejectError(reason, Path(record["file"]).with_suffix(".txt").as_posix())
             caption = caption.strip()
         media, meta = prepare_image(path)
-        return caption_sample(self.source, record["source_id"], "image", caption, media, meta)
+        return caption_sample(self, record["source_id"], "image", caption, media, meta)

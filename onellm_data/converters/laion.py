@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters import _img2dataset as i2d
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample
 
@@ -40,6 +42,13 @@ def _column(names: list[str], wanted: str) -> str | None:
 class LaionConverter(Converter):
     name: ClassVar[str] = "laion"
     modalities: ClassVar[tuple[str, ...]] = ("image",)
+    declared_options = (
+        Option("url_list", "URL list parquet file or folder under raw (default: every top-level *.parquet)", "path"),
+        i2d.IMAGES_OPTION,
+        Option("caption_col", "caption column (default top_caption when present, else TEXT)"),
+        i2d.PER_SHARD_OPTION,
+    )
+    layout = (Need("LAION URL list parquet", ("*.parquet",)), i2d.DOWNLOADED)
 
     def _read_rows(self, path: Path) -> Iterator[tuple[Any, Any]]:
         import pyarrow.parquet as pq
@@ -62,4 +71,4 @@ class LaionConverter(Converter):
         yield from i2d.positioned(files, self._read_rows, per_shard)
 
     def convert(self, record: dict[str, Any]) -> Sample:
-        return i2d.convert_downloaded(self.source, record, i2d.images_dir(self.raw, self.options.get("images")))
+        return i2d.convert_downloaded(self, record, i2d.images_dir(self.raw, self.options.get("images")))

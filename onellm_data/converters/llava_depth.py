@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._maps import find_map, llava_map_records, pair_members, retag_conversations
+from onellm_data.converters._annotations import media_relpath
+from onellm_data.converters._layout import Need
+from onellm_data.converters._maps import find_map, llava_map_records, pair_members
+from onellm_data.converters._options import Option
+from onellm_data.converters._turns import retag_turns
 from onellm_data.converters.base import Converter
-from onellm_data.schema import PLACEHOLDERS, Sample, make_key
+from onellm_data.schema import PLACEHOLDERS, Sample
 
 
 class LlavaDepthConverter(Converter):
@@ -30,22 +34,24 @@ class LlavaDepthConverter(Converter):
     name: ClassVar[str] = "llava_depth"
     modalities: ClassVar[tuple[str, ...]] = ("depth",)
     kind: ClassVar[str] = "depth"
+    declared_options = (
+        Option("subset", "seeded subset size (all: every item)", "count", 50_000),
+        Option("seed", "seed of the subset", "int", 0),
+        Option("json", "LLaVA-Instruct-150K JSON under raw", "path", "llava_instruct_150k.json"),
+        Option("images", "COCO image folder", "path", "coco/train2017", media=True),
+        Option("maps", "folder of maps named like the images (default: the modality's name)", "path", media=True),
+    )
+    layout = (Need("LLaVA-Instruct-150K conversations", ("llava_instruct_150k.json",)),
+              Need("COCO train2017 images", ("coco/train2017/",)),
+              Need("maps named like the images", ("depth/",)))
 
     def records(self) -> Iterator[dict[str, Any]]:
         yield from llava_map_records(self.raw, self.options)
 
     def convert(self, record: dict[str, Any]) -> Sample:
-        image_rel = Path(record["image"])
-        image = self.raw / self.options.get("images", "coco/train2017") / image_rel
-        map_path = find_map(self.raw / self.options.get("maps", self.kind), Path(image_rel.name))
-        conversations = retag_conversations(record["conversations"], PLACEHOLDERS["image"], PLACEHOLDERS[self.kind])
+        image_rel = media_relpath(record["image"], "image path")
+        image = self.media(self.raw / self.options.get("images", "coco/train2017") / image_rel)
+        map_path = self.media(find_map(self.raw / self.options.get("maps", self.kind), Path(image_rel.name)))
+        conversations = retag_turns(record["conversations"], PLACEHOLDERS["image"], PLACEHOLDERS[self.kind])
         members, meta = pair_members(image, map_path, self.kind)
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality=self.kind,
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=members,
-            meta=meta,
-        )
+        return self.sample(record["source_id"], self.kind, conversations, members, meta)

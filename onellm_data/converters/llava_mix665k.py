@@ -6,20 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    RepeatedIds,
-    content_digest,
-    find_media,
-    id_string,
-    iter_json,
-    malformed,
-    normalise_turns,
-    safe_relpath,
-)
+from onellm_data.converters._annotations import RepeatedIds, content_digest, find_media, id_string, media_relpath
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, malformed
+from onellm_data.converters._turns import normalise_turns
 from onellm_data.converters.base import Converter
-from onellm_data.errors import RejectError
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 DEFAULT_JSON = "llava_v1_5_mix665k.json"
 # Some published OCR-VQA images are PNG/GIF although the JSON says .jpg: try the same stem with these.
@@ -47,6 +41,14 @@ class LlavaMix665kConverter(Converter):
 
     name: ClassVar[str] = "llava_mix665k"
     modalities: ClassVar[tuple[str, ...]] = ("image", "text")
+    declared_options = (
+        Option("json", "the mix JSON under raw", "path", DEFAULT_JSON),
+        Option("images", "image root the items' paths are relative to (default: the raw folder)", "path", media=True),
+        Option("modalities", "which items to keep: image, text or image,text", "choice", "image,text",
+               ("image,text", "text,image", "image", "text")),
+    )
+    layout = (Need("LLaVA-v1.5 mix665k JSON", (DEFAULT_JSON,)),
+              Need("LLaVA's image folders", ("coco/", "gqa/", "ocr_vqa/", "textvqa/", "vg/")))
 
     def _image_root(self) -> Path:
         return self.raw / self.options.get("images", "")
@@ -55,7 +57,7 @@ class LlavaMix665kConverter(Converter):
         path = self.raw / self.options.get("json", DEFAULT_JSON)
         keep = set(str(self.options.get("modalities", "image,text")).split(","))
         ids = RepeatedIds()
-        for position, item in iter_json(path):
+        for position, item in iter_json(path, expected="LLaVA's list of {id, image, conversations} items"):
             if item is None:
                 yield malformed(f"row{position}", str(path), MALFORMED_FILE)
                 continue
@@ -79,18 +81,8 @@ class LlavaMix665kConverter(Converter):
         if modality == "image":
             from onellm_data.codecs.image import prepare_image
 
-            rel = safe_relpath(record["image"])
-            if rel is None:
-                raise RejectError("malformed annotation row", f"bad image path {record['image']!r}")
+            rel = media_relpath(record["image"], "image path")
             names = [rel, *(rel.with_suffix(ext) for ext in _FALLBACK_EXTS if ext != rel.suffix)]
-            media, meta = prepare_image(find_media([self._image_root()], names))
+            media, meta = prepare_image(self.media(find_media([self._image_root()], names)))
             meta = {**meta, "image": str(rel), "dataset": rel.parts[0] if len(rel.parts) > 1 else ""}
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality=modality,
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta=meta,
-        )
+        return self.sample(record["source_id"], modality, conversations, media, meta)

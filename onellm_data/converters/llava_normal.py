@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from onellm_data.converters._layout import Need
 from onellm_data.converters.llava_depth import LlavaDepthConverter
 
 
@@ -14,3 +15,4 @@ class LlavaNormalConverter(LlavaDepthConverter):
     name: ClassVar[str] = "llava_normal"
     modalities: ClassVar[tuple[str, ...]] = ("normal",)
     kind: ClassVar[str] = "normal"
+    layout = (*LlavaDepthConverter.layout[:2], Need("maps named like the images", ("normal/",)))

@@ -6,25 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    MALFORMED_ROW,
-    SAFE_NAME,
-    UNKNOWN_ID,
-    caption_prompt,
-    find_media,
-    id_string,
-    iter_json,
-    malformed,
-    prompt_turns,
-)
+from onellm_data.converters._annotations import SAFE_NAME, find_media, id_string
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, UNKNOWN_ID, malformed
+from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 DEFAULT_FILES = ("train_val_videodatainfo.json", "test_videodatainfo.json")
 # Where MSR-VTT's mp4s live in the common copies: one folder (``videos/all``) or the official split folders.
 VIDEO_DIRS = ("videos/all", "TrainValVideo", "TestVideo", "videos")
+EXPECTED = "MSR-VTT's videodatainfo ({videos: [...], sentences: [...]})"
 
 
 def msrvtt_video(raw: Path, options: dict[str, Any], video_id: str) -> Path:
@@ -55,6 +50,10 @@ class MsrvttCaptionsConverter(Converter):
 
     name: ClassVar[str] = "msrvtt_captions"
     modalities: ClassVar[tuple[str, ...]] = ("video",)
+    declared_options = (Option("files", "comma-separated annotation JSONs under raw", "text", ",".join(DEFAULT_FILES)),
+                        Option("videos", "comma-separated folders holding videoN.mp4", "paths", media=True))
+    layout = (Need("MSR-VTT videodatainfo JSON", DEFAULT_FILES),
+              Need("MSR-VTT videos", tuple(f"{d}/" for d in VIDEO_DIRS), "video*.mp4"))
 
     def records(self) -> Iterator[dict[str, Any]]:
         names = str(self.options.get("files", ",".join(DEFAULT_FILES))).split(",")
@@ -65,14 +64,14 @@ class MsrvttCaptionsConverter(Converter):
             if not path.is_file():
                 continue
             splits: dict[str, str] = {}
-            for position, video in iter_json(path, "videos.item"):
+            for position, video in iter_json(path, "videos.item", EXPECTED):
                 if video is None:
                     yield malformed(f"{path.stem}-videos{position}", str(path), MALFORMED_FILE)
                     break
                 video_id = id_string(video.get("video_id")) if isinstance(video, dict) else None
                 if video_id is not None:
                     splits[video_id] = str(video.get("split", ""))
-            for position, sentence in iter_json(path, "sentences.item"):
+            for position, sentence in iter_json(path, "sentences.item", EXPECTED):
                 if sentence is None:
                     yield malformed(f"{path.stem}-sentences{position}", str(path), MALFORMED_FILE)
                     break
@@ -91,13 +90,6 @@ class MsrvttCaptionsConverter(Converter):
         from onellm_data.codecs.video import prepare_video
 
         conversations = prompt_turns("video", caption_prompt("video"), record["caption"])
-        media, meta = prepare_video(msrvtt_video(self.raw, self.options, record["video_id"]))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="video",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta={**meta, "video_id": record["video_id"], "split": record["split"]},
-        )
+        media, meta = prepare_video(self.media(msrvtt_video(self.raw, self.options, record["video_id"])))
+        meta = {**meta, "video_id": record["video_id"], "split": record["split"]}
+        return self.sample(record["source_id"], "video", conversations, media, meta)

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    id_string,
-    iter_json,
-    malformed,
-    prompt_turns,
-    short_qa_prompt,
-)
+from onellm_data.converters._annotations import id_string
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, malformed
+from onellm_data.converters._turns import prompt_turns, short_qa_prompt
 from onellm_data.converters.base import Converter
-from onellm_data.converters.msrvtt_captions import msrvtt_video
-from onellm_data.schema import Sample, make_key
+from onellm_data.converters.msrvtt_captions import VIDEO_DIRS, msrvtt_video
+from onellm_data.schema import Sample
 
 DEFAULT_SPLITS = ("train", "val", "test")
 
@@ -36,6 +34,12 @@ class MsrvttQaConverter(Converter):
 
     name: ClassVar[str] = "msrvtt_qa"
     modalities: ClassVar[tuple[str, ...]] = ("video",)
+    declared_options = (
+        Option("splits", "comma-separated splits ({split}_qa.json)", "text", ",".join(DEFAULT_SPLITS)),
+        Option("videos", "comma-separated folders holding videoN.mp4", "paths", media=True),
+    )
+    layout = (Need("MSRVTT-QA question files", tuple(f"{s}_qa.json" for s in DEFAULT_SPLITS)),
+              Need("MSR-VTT videos", tuple(f"{d}/" for d in VIDEO_DIRS), "video*.mp4"))
 
     def records(self) -> Iterator[dict[str, Any]]:
         splits = str(self.options.get("splits", ",".join(DEFAULT_SPLITS))).split(",")
@@ -45,7 +49,7 @@ class MsrvttQaConverter(Converter):
             path = self.raw / f"{split}_qa.json"
             if not path.is_file():
                 continue
-            for position, item in iter_json(path):
+            for position, item in iter_json(path, expected="MSRVTT-QA's list of {id, video_id, question, answer}"):
                 if item is None:
                     yield malformed(f"{split}-row{position}", str(path), MALFORMED_FILE)
                     break
@@ -64,13 +68,6 @@ class MsrvttQaConverter(Converter):
         from onellm_data.codecs.video import prepare_video
 
         conversations = prompt_turns("video", short_qa_prompt(record["question"]), record["answer"], "answer")
-        media, meta = prepare_video(msrvtt_video(self.raw, self.options, record["video_id"]))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="video",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta={**meta, "video_id": record["video_id"], "split": record["split"], "task": "short_qa"},
-        )
+        media, meta = prepare_video(self.media(msrvtt_video(self.raw, self.options, record["video_id"])))
+        meta = {**meta, "video_id": record["video_id"], "split": record["split"], "task": "short_qa"}
+        return self.sample(record["source_id"], "video", conversations, media, meta)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters.multis_video import MultisConverter
+from onellm_data.converters._layout import Need
+from onellm_data.converters.multis_video import MULTIS_OPTIONS, MultisConverter
 from onellm_data.schema import AUDIO_EXTS
 
 
@@ -34,6 +35,9 @@ class MultisAudioConverter(MultisConverter):
     default_dirs = ("audio", "audioset/audio_22050hz_recons", "audioset2", "audios")
     exts = AUDIO_EXTS
     path_keys = ("audio", "image")
+    declared_options = MULTIS_OPTIONS
+    layout = (Need("MULTIS audio conversation files", default_files),
+              Need("AudioSet clips", tuple(f"{d}/" for d in default_dirs)))
 
     def prepare(self, path: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
         from onellm_data.codecs.audio import prepare_audio

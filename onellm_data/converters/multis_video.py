@@ -7,21 +7,26 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    MALFORMED_ROW,
     SAFE_NAME,
     RepeatedIds,
     content_digest,
     find_media,
     id_string,
-    iter_json,
-    malformed,
-    normalise_turns,
-    safe_relpath,
+    media_relpath,
 )
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, malformed
+from onellm_data.converters._turns import normalise_turns
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.schema import VIDEO_EXTS, Sample, make_key
+from onellm_data.schema import VIDEO_EXTS, Sample
+
+MULTIS_OPTIONS = (
+    Option("files", "comma-separated MULTIS JSON files under raw", "paths"),
+    Option("media", "comma-separated media folders under raw", "paths", media=True),
+)
 
 
 class MultisConverter(Converter):
@@ -46,7 +51,7 @@ class MultisConverter(Converter):
         for path in files:
             ids = RepeatedIds()
             stem = path.stem
-            for position, item in iter_json(path):
+            for position, item in iter_json(path, expected="MULTIS's list of {video_id, conversations} items"):
                 if item is None:
                     yield malformed(f"{stem}-row{position}", str(path), MALFORMED_FILE)
                     break
@@ -68,16 +73,14 @@ class MultisConverter(Converter):
         """``{dir}/{id}``, ``{dir}/{id}.{ext}`` or ChatBridge's two-letter bucket ``{dir}/{id[:2]}/{id}.{ext}``."""
         dirs = [self.raw / d for d in str(self.options.get("media", ",".join(self.default_dirs))).split(",")]
         if record["media_path"] is not None:
-            rel = safe_relpath(record["media_path"])
-            if rel is None:
-                raise RejectError(MALFORMED_ROW, f"bad media path {record['media_path']!r}")
-            return find_media([self.raw, *dirs], [rel])
+            rel = media_relpath(record["media_path"])
+            return self.media(find_media([self.raw, *dirs], [rel]))
         media_id = record["media_id"]
         if not SAFE_NAME.match(media_id):
             raise RejectError(MALFORMED_ROW, f"bad video_id {media_id!r}")
         names = [f"{media_id}.{ext}" for ext in self.exts] + [media_id]
         names += [f"{media_id[:2].lower()}/{media_id}.{ext}" for ext in self.exts]
-        return find_media(dirs, names)
+        return self.media(find_media(dirs, names))
 
     def prepare(self, path: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
         raise NotImplementedError
@@ -86,15 +89,7 @@ class MultisConverter(Converter):
         conversations = normalise_turns(record["conversations"], self.modality, self.tags)
         media, meta = self.prepare(self.media_file(record))
         meta = {**meta, "file": record["file"], "video_id": record["media_id"] or ""}
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality=self.modality,
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta=meta,
-        )
+        return self.sample(record["source_id"], self.modality, conversations, media, meta)
 
 
 class MultisVideoConverter(MultisConverter):
@@ -122,6 +117,9 @@ class MultisVideoConverter(MultisConverter):
     default_dirs = ("videos", "msrvtt/videos", "videos/all")
     exts = VIDEO_EXTS
     path_keys = ("video", "image")
+    declared_options = MULTIS_OPTIONS
+    layout = (Need("MULTIS video conversation files", default_files),
+              Need("MSR-VTT videos", tuple(f"{d}/" for d in default_dirs)))
 
     def prepare(self, path: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
         from onellm_data.codecs.video import prepare_video

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from onellm_data.converters._maps import instruct_turns
-from onellm_data.converters._nsd import caption_choices, fmri_members, nsd_records
+from onellm_data.converters._nsd import LAYOUT, OPTIONS, caption_choices, fmri_members, nsd_records
+from onellm_data.converters._turns import prompt_turns
 from onellm_data.converters.base import Converter
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 PROMPT = "Describe the scene based on fMRI data."
 
@@ -25,12 +25,14 @@ class NsdFmriConverter(Converter):
 
     name: ClassVar[str] = "nsd_fmri"
     modalities: ClassVar[tuple[str, ...]] = ("fmri",)
+    declared_options = OPTIONS
+    layout = LAYOUT
 
     def records(self) -> Iterator[dict[str, Any]]:
         yield from nsd_records(self.raw, self.options)
 
     def turns(self, caption: str) -> list[dict[str, str]]:
-        return instruct_turns("fmri", PROMPT, caption)
+        return prompt_turns("fmri", PROMPT, caption)
 
     def extra_meta(self) -> dict[str, Any]:
         return {}
@@ -38,10 +40,6 @@ class NsdFmriConverter(Converter):
     def convert(self, record: dict[str, Any]) -> list[Sample]:
         choices = caption_choices(record, self.options)
         turns = [(source_id, self.turns(caption)) for source_id, caption in choices]
-        members, meta = fmri_members(self.raw, self.options, record)
+        members, meta = fmri_members(self.raw, self.options, record, self.media)
         meta = {**meta, "split": record["split"], "coco73k": record["coco73k"], **self.extra_meta()}
-        return [
-            Sample(key=make_key(self.source, source_id), source=self.source, modality="fmri",
-                   conversations=conversations, source_id=source_id, media=members, meta=meta)
-            for source_id, conversations in turns
-        ]
+        return [self.sample(source_id, "fmri", conversations, members, meta) for source_id, conversations in turns]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from onellm_data.converters._maps import caption_turns
+from onellm_data.converters._turns import caption_turns
 from onellm_data.converters.nsd_fmri import NsdFmriConverter
 
 

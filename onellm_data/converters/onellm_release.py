@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._annotations import (
-    MALFORMED_FILE,
-    MALFORMED_ROW,
-    find_media,
-    id_string,
-    iter_json,
-    malformed,
-    normalise_turns,
-    safe_relpath,
-)
+from onellm_data.converters._annotations import find_media, id_string, media_relpath
+from onellm_data.converters._json_stream import iter_json, iter_json_lines
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, malformed, rejected
+from onellm_data.converters._turns import normalise_turns
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.schema import AUDIO_EXTS, IMAGE_EXTS, MODALITIES, VIDEO_EXTS, Sample, make_key
+from onellm_data.schema import AUDIO_EXTS, IMAGE_EXTS, MODALITIES, VIDEO_EXTS, Sample
 
 # The released files and the data_type OneLLM's loader gives them (onellm.md §2.3.1).
 FILE_MODALITY: dict[str, str] = {
@@ -61,18 +56,15 @@ def item_modality(item: dict[str, Any], file_modality: str | None, folder: str) 
     return FOLDER_MODALITY.get(folder)  # .npy is a point cloud or fMRI voxels: the release's folder says which
 
 
-def iter_items(path: Path) -> Iterator[tuple[int, Any]]:
-    """A JSON list streamed, or JSON lines (OneLLM's loader accepts both); a bad line gives ``(n, None)``."""
+def iter_items(path: Path) -> Iterator[tuple[int, Any, tuple[str, str] | None]]:
+    """A JSON list streamed, or JSON lines (OneLLM's loader accepts both): ``(position, item, problem)``; an
+    unreadable line or file gives ``(position, None, (reason, detail))``."""
     if path.suffix == ".jsonl":
-        with open(path, encoding="utf-8") as fh:
-            for position, line in enumerate(fh):
-                if line.strip():
-                    try:
-                        yield position, json.loads(line)
-                    except json.JSONDecodeError:
-                        yield position, None
+        for lineno, item, problem in iter_json_lines(path):
+            yield lineno - 1, item, problem
         return
-    yield from iter_json(path)
+    for position, item in iter_json(path):
+        yield position, item, None if item is not None else (MALFORMED_FILE, str(path))
 
 
 class OnellmReleaseConverter(Converter):
@@ -99,6 +91,9 @@ class OnellmReleaseConverter(Converter):
 
     name: ClassVar[str] = "onellm_release"
     modalities: ClassVar[tuple[str, ...]] = MODALITIES
+    declared_options = (Option("media_root", "folder the items' media paths are relative to (default: the raw "
+                               "folder, or a file's folder); media may be read there", media=True),)
+    layout = (Need("OneLLM's released instruction JSON files", ("*.json", "*/*.json", "*.jsonl", "*/*.jsonl")),)
 
     def _files(self) -> list[Path]:
         if self.raw.is_file():
@@ -118,10 +113,10 @@ class OnellmReleaseConverter(Converter):
             raise FileNotFoundError(f"no released OneLLM JSON under {self.raw}")
         for path in files:
             stem, folder = path.stem, path.parent.name
-            for position, item in iter_items(path):
+            for position, item, problem in iter_items(path):
                 source_id = f"{stem}-{position}"
-                if item is None:
-                    yield malformed(source_id, str(path), MALFORMED_FILE if path.suffix == ".json" else MALFORMED_ROW)
+                if problem is not None:
+                    yield rejected(source_id, problem[0], problem[1])
                     if path.suffix == ".json":
                         break
                     continue
@@ -138,12 +133,10 @@ class OnellmReleaseConverter(Converter):
                        "conversations": item.get("conversations"), **fields}
 
     def _path(self, record: dict[str, Any], key: str) -> Path:
-        rel = safe_relpath(record.get(key))
-        if rel is None:
-            raise RejectError(MALFORMED_ROW, f"no usable {key!r} path: {record.get(key)!r}")
+        rel = media_relpath(record.get(key), f"{key!r} path")
         # Whole path first, then without leading folders (the release's paths are relative to OneLLM's CWD).
         tails = [Path(*rel.parts[i:]) for i in range(len(rel.parts))]
-        return find_media([self.media_root()], tails)
+        return self.media(find_media([self.media_root()], tails))
 
     def _media(self, record: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
         modality = record["modality"]
@@ -184,13 +177,11 @@ class OnellmReleaseConverter(Converter):
             raise RejectError(MALFORMED_ROW, "imu item needs video_uid, window_start and window_end")
         if not start < end:
             raise RejectError(MALFORMED_ROW, f"empty IMU window {start}..{end}")
-        rel = safe_relpath(record.get("imu_path"))
-        if rel is None:
-            raise RejectError(MALFORMED_ROW, f"no usable 'imu_path': {record.get('imu_path')!r}")
+        rel = media_relpath(record.get("imu_path"), "'imu_path'")
         # imu_path is the folder of processed recordings ({uid}.npy); a path to the file itself works too.
         tails = [Path(*rel.parts[i:]) for i in range(len(rel.parts))]
         names = [t / f"{uid}.npy" for t in tails] + [t for t in tails if t.suffix in (".npy", ".csv")]
-        rec = load_imu_recording(find_media([self.media_root()], names))
+        rec = load_imu_recording(self.media(find_media([self.media_root()], names)))
         return prepare_imu_window(rec, float(start), float(end))
 
     def convert(self, record: dict[str, Any]) -> Sample:
@@ -200,12 +191,4 @@ class OnellmReleaseConverter(Converter):
         meta = {**meta, "file": record["file"]}
         if record.get("item_id"):
             meta["id"] = record["item_id"]
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality=modality,
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=media,
-            meta=meta,
-        )
+        return self.sample(record["source_id"], modality, conversations, media, meta)

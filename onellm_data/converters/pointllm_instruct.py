@@ -6,19 +6,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from onellm_data.converters._maps import iter_json_list, retag_conversations
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, malformed
+from onellm_data.converters._turns import retag_turns
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.schema import Sample, make_key
+from onellm_data.schema import Sample
 
 DEFAULT_JSON = "anno_data/PointLLM_complex_instruction_70K.json"
+POINTS_OPTION = Option("points", "folder of {object_id}_8192.npy point files", "path", "objaverse_data", media=True)
 
 
 def point_file(raw: Path, options: dict[str, Any], object_id: str) -> Path:
     """PointLLM's point files: ``objaverse_data/{object_id}_8192.npy`` (float32 [8192, 6], xyz + rgb in [0, 1])."""
     path = raw / options.get("points", "objaverse_data") / f"{object_id}_8192.npy"
     if not path.is_file():
-        raise RejectError("missing media file", str(path))
+        raise RejectError(MISSING_MEDIA, str(path))
     return path
 
 
@@ -39,16 +44,19 @@ class PointllmInstructConverter(Converter):
 
     name: ClassVar[str] = "pointllm_instruct"
     modalities: ClassVar[tuple[str, ...]] = ("point",)
+    declared_options = (Option("json", "the instruction JSON under raw", "path", DEFAULT_JSON), POINTS_OPTION)
+    layout = (Need("PointLLM complex instructions", (DEFAULT_JSON,)),
+              Need("Objaverse 8192-point files", ("objaverse_data/",), "*_8192.npy"))
 
     def records(self) -> Iterator[dict[str, Any]]:
         path = self.raw / self.options.get("json", DEFAULT_JSON)
         seen: dict[str, int] = {}
-        for position, item in iter_json_list(path):
+        for position, item in iter_json(path):
             if item is None:
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation file", "_detail": str(path)}
+                yield malformed(f"row{position}", path, MALFORMED_FILE)
                 continue
             if not isinstance(item, dict) or not isinstance(item.get("object_id"), str) or not item["object_id"]:
-                yield {"source_id": f"row{position}", "_reject": "malformed annotation row", "_detail": "no object_id"}
+                yield malformed(f"row{position}", "no object_id")
                 continue
             object_id = item["object_id"]
             repeat = seen.get(object_id, 0)
@@ -63,14 +71,7 @@ class PointllmInstructConverter(Converter):
     def convert(self, record: dict[str, Any]) -> Sample:
         from onellm_data.codecs.point import prepare_point
 
-        conversations = retag_conversations(record["conversations"], "<point>", "<point>")
-        members, meta = prepare_point(point_file(self.raw, self.options, record["object_id"]))
-        return Sample(
-            key=make_key(self.source, record["source_id"]),
-            source=self.source,
-            modality="point",
-            conversations=conversations,
-            source_id=record["source_id"],
-            media=members,
-            meta={**meta, "object_id": record["object_id"], "conversation_type": record["conversation_type"]},
-        )
+        conversations = retag_turns(record["conversations"], "<point>", "<point>")
+        members, meta = prepare_point(self.media(point_file(self.raw, self.options, record["object_id"])))
+        meta = {**meta, "object_id": record["object_id"], "conversation_type": record["conversation_type"]}
+        return self.sample(record["source_id"], "point", conversations, members, meta)

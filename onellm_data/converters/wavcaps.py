@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters._img2dataset import caption_record, caption_sample
+from onellm_data.converters._json_stream import iter_json
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, malformed, rejected
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.schema import Sample
@@ -60,6 +64,13 @@ def file_stem(item_id: str) -> str:
 class WavcapsConverter(Converter):
     name: ClassVar[str] = "wavcaps"
     modalities: ClassVar[tuple[str, ...]] = ("audio",)
+    declared_options = (
+        Option("json", "a WavCaps JSON file or folder under raw (default json_files/ or raw)", "path"),
+        Option("audio", "a folder searched first for {part}/{id}.flac", "path", media=True),
+        Option("blacklist", "WavCaps' overlap list under raw, or none (default: the published one when present)"),
+    )
+    layout = (Need("WavCaps JSON files", ("json_files/", "./"), "*_final.json"),
+              Need("WavCaps audio", ("./",), "*.flac"))
 
     def _json_files(self) -> list[Path]:
         if self.options.get("json"):
@@ -90,29 +101,28 @@ class WavcapsConverter(Converter):
         return out
 
     def records(self) -> Iterator[dict[str, Any]]:
-        import ijson
-
         blacklist = self._blacklist()
         for path in self._json_files():
             part, prefix = part_of(path)
             excluded = blacklist.get(part, set())
-            with open(path, "rb") as fh:
-                for n, item in enumerate(ijson.items(fh, "data.item", use_float=True)):
-                    item_id = item.get("id") if isinstance(item, dict) else None
-                    if isinstance(item_id, int):
-                        item_id = str(item_id)
-                    if not isinstance(item_id, str) or not item_id.strip() or "/" in item_id:
-                        yield {"source_id": f"{prefix}-item{n}", "_reject": "malformed annotation row",
-                               "_detail": f"{path.name} item {n}: id {item_id!r}"}
-                        continue
-                    stem = file_stem(item_id.strip())
-                    if item_id.strip() in excluded or stem in excluded:
-                        yield {"source_id": f"{prefix}-{stem}", "_reject": BLACKLISTED,
-                               "_detail": f"{part} id {item_id.strip()} in the WavCaps blacklist"}
-                        continue
-                    duration = item.get("duration")
-                    yield caption_record(f"{prefix}-{stem}", item.get("caption"), part=part, file_stem=stem,
-                                         listed_duration=duration if isinstance(duration, (int, float)) else None)
+            for n, item in iter_json(path, "data.item"):
+                if item is None:
+                    yield malformed(f"{prefix}-tail{n}", path, MALFORMED_FILE)
+                    break
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(item_id, int):
+                    item_id = str(item_id)
+                if not isinstance(item_id, str) or not item_id.strip() or "/" in item_id:
+                    yield malformed(f"{prefix}-item{n}", f"{path.name} item {n}: id {item_id!r}")
+                    continue
+                stem = file_stem(item_id.strip())
+                if item_id.strip() in excluded or stem in excluded:
+                    yield rejected(f"{prefix}-{stem}", BLACKLISTED,
+                                   f"{part} id {item_id.strip()} in the WavCaps blacklist")
+                    continue
+                duration = item.get("duration")
+                yield caption_record(f"{prefix}-{stem}", item.get("caption"), part=part, file_stem=stem,
+                                     listed_duration=duration if isinstance(duration, (int, float)) else None)
 
     def _find_audio(self, record: dict[str, Any]) -> Path | None:
         part = record["part"]
@@ -131,6 +141,6 @@ class WavcapsConverter(Converter):
 
         path = self._find_audio(record)
         if path is None:
-            raise RejectError("missing media file", f"{record['part']}/{record['file_stem']}.flac")
-        media, meta = prepare_audio(path)
-        return caption_sample(self.source, record["source_id"], "audio", record["caption"], media, meta)
+            raise RejectError(MISSING_MEDIA, f"{record['part']}/{record['file_stem']}.flac")
+        media, meta = prepare_audio(self.media(path))
+        return caption_sample(self, record["source_id"], "audio", record["caption"], media, meta)

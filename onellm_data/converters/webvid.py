@@ -22,8 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onellm_data.converters._img2dataset import caption_record, caption_sample
+from onellm_data.converters._json_stream import bad_text, open_text
+from onellm_data.converters._layout import Need
+from onellm_data.converters._options import Option
+from onellm_data.converters._rejects import MISSING_MEDIA, NOT_UTF8, malformed, rejected
 from onellm_data.converters.base import Converter
-from onellm_data.errors import RejectError
+from onellm_data.errors import AnnotationError, RejectError
 from onellm_data.schema import Sample
 
 REQUIRED = ("videoid", "name", "page_dir")
@@ -43,6 +47,13 @@ def parse_iso_duration(text: str) -> float | None:
 class WebvidConverter(Converter):
     name: ClassVar[str] = "webvid"
     modalities: ClassVar[tuple[str, ...]] = ("video",)
+    declared_options = (
+        Option("csv", "WebVid results CSV file or folder under raw (default: every top-level *.csv)", "path"),
+        Option("videos", "a folder searched first for {page_dir}/{videoid}.mp4 or {videoid}.mp4", "path", media=True),
+    )
+    # The converter searches videos/, data/{split}/, {split}/ and raw itself for the mp4s.
+    layout = (Need("WebVid results CSV", ("*.csv",)),
+              Need("downloaded videos", ("videos/", "data/", "./"), "*.mp4"))
 
     def _csv_files(self) -> list[Path]:
         base = self.raw / self.options["csv"] if self.options.get("csv") else self.raw
@@ -51,16 +62,19 @@ class WebvidConverter(Converter):
     def records(self) -> Iterator[dict[str, Any]]:
         for path in self._csv_files():
             split = path.stem.removeprefix("results_")
-            with open(path, encoding="utf-8", newline="") as fh:
+            with open_text(path) as fh:
                 reader = csv.DictReader(fh)
                 missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise ValueError(f"{path}: not a WebVid CSV (missing columns {missing})")
+                    raise AnnotationError(path, f"a WebVid results CSV with columns {', '.join(REQUIRED)}",
+                                          f"columns {', '.join(reader.fieldnames or []) or 'none'}")
                 for lineno, row in enumerate(reader, 2):
+                    if bad_text(row):
+                        yield rejected(f"{path.name}:{lineno}", NOT_UTF8, f"{path.name}:{lineno}")
+                        continue
                     videoid, page_dir = (row.get("videoid") or "").strip(), (row.get("page_dir") or "").strip()
                     if not _SAFE_PART.match(videoid) or (page_dir and not _SAFE_PART.match(page_dir)):
-                        yield {"source_id": f"{path.name}:{lineno}", "_reject": "malformed annotation row",
-                               "_detail": f"videoid={videoid!r} page_dir={page_dir!r}"}
+                        yield malformed(f"{path.name}:{lineno}", f"videoid={videoid!r} page_dir={page_dir!r}")
                         continue
                     yield caption_record(videoid, row.get("name"), page_dir=page_dir, split=split,
                                          listed_duration=parse_iso_duration(row.get("duration") or ""))
@@ -80,6 +94,6 @@ class WebvidConverter(Converter):
 
         path = self._find_video(record)
         if path is None:
-            raise RejectError("missing media file", f"{record['page_dir']}/{record['source_id']}.mp4")
-        media, meta = prepare_video(path)
-        return caption_sample(self.source, record["source_id"], "video", record["caption"], media, meta)
+            raise RejectError(MISSING_MEDIA, f"{record['page_dir']}/{record['source_id']}.mp4")
+        media, meta = prepare_video(self.media(path))
+        return caption_sample(self, record["source_id"], "video", record["caption"], media, meta)

@@ -18,7 +18,7 @@ from typing import Any
 
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
-from onellm_data.index import SampleColumns, part_path, parts_dir, to_table, write_table
+from onellm_data.index import META_COLUMNS, SampleColumns, part_path, parts_dir, to_table, write_table
 from onellm_data.schema import Sample, validate
 from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
 from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
@@ -193,7 +193,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                 reject(source_id, f"unexpected error: {type(exc).__name__}", str(exc)[:500])
                 continue
             for sample in samples:
-                reason = validate(sample)
+                reason = validate(sample, META_COLUMNS)
                 if reason is None and sample.source != source:
                     reason = "sample source does not match converter"
                 if reason is None and sample.modality not in conv.modalities:

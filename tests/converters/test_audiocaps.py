@@ -1,6 +1,7 @@
 import pytest
 
 from onellm_data.converters import make_converter
+from onellm_data.errors import AnnotationError
 from onellm_data.samples.instruct_media import EXPECTED
 from tests.conftest import realdata
 from tests.converters.instruct_helpers import BIG, convert, index, read_samples, sample_raw
@@ -26,7 +27,7 @@ def test_sample_tree_train_and_val(tmp_path):
 
 def test_not_an_audiocaps_csv(tmp_path):
     (tmp_path / "train.csv").write_text("file_name,caption_1\na.wav,x\n")
-    with pytest.raises(ValueError, match="not an AudioCaps CSV"):
+    with pytest.raises(AnnotationError, match="expected an AudioCaps CSV"):
         list(make_converter("audiocaps", tmp_path).records())
 
 

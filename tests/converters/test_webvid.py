@@ -4,6 +4,7 @@ import pytest
 from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters import make_converter
 from onellm_data.converters.webvid import parse_iso_duration
+from onellm_data.errors import AnnotationError
 from onellm_data.samples.alignment_media import EXPECTED, write_webvid
 from tests.conftest import realdata
 
@@ -38,7 +39,7 @@ def test_malformed_rows_and_non_webvid_csv(tmp_path):
     records = list(make_converter("webvid", raw).records())
     assert [r["_reject"] for r in records] == ["malformed annotation row"] * 3
     (raw / "results_2M_val.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="not a WebVid CSV"):
+    with pytest.raises(AnnotationError, match="expected a WebVid results CSV.*found columns a, b"):
         list(make_converter("webvid", raw).records())
 
 
