@@ -1,8 +1,10 @@
 """The main job on the bundled sample data: build the sample corpus, verify it, report its statistics, train the
-tiny model on it with ``recipes/demo.yaml``, evaluate captioning, and say where everything was written."""
+tiny model on it with ``recipes/demo.yaml``, evaluate captioning (image and audio; held-in and held-out items)
+before and after training, and say where everything was written."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,9 @@ from rich.table import Table
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 DEMO_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
+# (modality, split, source): held-in sources are in the demo recipe's mix, held-out ones are not.
+EVAL_SOURCES = (("image", "held_in", "coco_captions"), ("image", "held_out", "cc3m"),
+                ("audio", "held_in", "audiocaps"), ("audio", "held_out", "wavcaps"))
 
 
 def _stats(corpus: Path, recipe: Path, out: Path) -> dict[str, Path]:
@@ -31,28 +36,6 @@ def _stats(corpus: Path, recipe: Path, out: Path) -> dict[str, Path]:
     return write_reports(figures, out)
 
 
-def _evaluate(model_file: Path, tokenizer_file: Path, raw: Path, out: Path) -> dict:
-    from model.checkpoint import load_model
-    from model.evaluate import caption_items, model_answer_fn, run_eval
-    from model.media import load_media
-    from model.text_tokenizer import Tokenizer
-    from onellm_data.errors import OnellmDataError
-
-    coco = raw / "coco_captions"
-    items, refs = caption_items(coco / "annotations" / "captions_train2017.json", "image", coco / "train2017")
-    usable = []
-    for item in items:  # the sample tree holds broken images on purpose: evaluate the ones that decode
-        try:
-            load_media(item.media)
-        except OnellmDataError:
-            continue
-        if refs.get(item.item_id):
-            usable.append(item)
-    model = load_model(model_file).eval()
-    answer = model_answer_fn(model, Tokenizer(tokenizer_file), max_new_tokens=24)
-    return run_eval("caption", usable, answer, refs, out)
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
@@ -61,7 +44,12 @@ def register(app: typer.Typer) -> None:
         steps: Annotated[int, typer.Option(help="Training steps (default: the demo recipe's).")] = 0,
     ) -> None:
         """Run the whole pipeline end to end on the bundled tiny sample of every source (no download)."""
-        from model.train import RunOptions, run
+        # The model side pulls in torch: imported when the command runs so that `onellm-data --help` stays fast.
+        from model.inference import load_inference
+        from model.text_tokenizer import Tokenizer
+        from model.train import RunOptions, build_model, run
+        from onellm_data.commands._demo_eval import EXPLANATION, corpus_caption_set, metrics_document, score, \
+            side_by_side
         from onellm_data.pipeline import ShardSettings
         from onellm_data.commands.corpus import convert_sources, print_summary
         from onellm_data.recipes import load_recipe
@@ -83,24 +71,38 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
         console.print(f"[green]OK[/green]: {report.shards_checked} shards, {report.samples_checked} samples")
-        console.rule("4. statistics")
+        console.rule("4. data quality: duplicates across sources, overlap with evaluation sets")
+        from onellm_data.quality.sample_eval import demo_quality
+
+        demo_quality(raw_root, corpus, out / "eval_sets", console)
+        console.rule("4b. statistics")
         reports = _stats(corpus, DEMO_RECIPE, out / "stats")
-        console.rule("5. train the tiny preset (recipes/demo.yaml)")
+        console.rule("5. evaluate the starting weights (captioning, held-in and held-out)")
+        recipe = load_recipe(DEMO_RECIPE)
+        sets = [corpus_caption_set(corpus, source, split, out / "eval" / "media")
+                for _, split, source in EVAL_SOURCES]
+        fresh, _ = build_model(recipe, corpus, seed=0, log=lambda _: None)  # the run's exact starting weights
+        before = score(fresh, Tokenizer(recipe.tokenizer), recipe.format, sets, out / "eval" / "before")
+        del fresh
+        console.rule("6. train the tiny preset (recipes/demo.yaml)")
         summary = run(DEMO_RECIPE, RunOptions(out_dir=out / "train", corpus=corpus, max_steps=steps or None,
                                               workers=1, log_every=25), log=console.print)
         console.print(f"loss {summary['first_loss_mean']:.3f} (first 25 steps) → {summary['last_loss_mean']:.3f} "
                       f"(last 25 steps)")
-        console.rule("6. evaluate: image captioning on the COCO sample (BLEU, METEOR, ROUGE-L, CIDEr)")
-        scores = _evaluate(Path(summary["model"]), load_recipe(DEMO_RECIPE).tokenizer, raw_root, out / "eval")
+        console.rule("7. evaluate the trained model: before → after")
+        loaded = load_inference(out / "train", device="cpu")
+        after = score(loaded.model, loaded.tokenizer, loaded.info.format, sets, out / "eval" / "after")
         table = Table()
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for name, value in scores.items():
-            table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
+        for col in ("set", "metric", "before", "after"):
+            table.add_column(col, justify="left" if col in ("set", "metric") else "right")
+        side_by_side(sets, before, after, table.add_row)
         console.print(table)
+        console.print(EXPLANATION)
+        (out / "eval" / "metrics.json").write_text(json.dumps(metrics_document(sets, before, after), indent=1) + "\n")
         console.rule("done")
         console.print(f"raw sources:  {raw_root}\ncorpus:       {corpus} (index: {corpus / 'index'})\n"
                       f"stats:        {', '.join(str(p) for p in reports.values())}\n"
                       f"training:     {summary['model']}, {summary['checkpoint']}, {out / 'train' / 'train_log.jsonl'}\n"
-                      f"evaluation:   {out / 'eval' / 'predictions.json'}, {out / 'eval' / 'metrics.json'}\n"
+                      f"evaluation:   {out / 'eval' / 'metrics.json'} (predictions under {out / 'eval'}/before, "
+                      f"/after)\n"
                       f"{time.monotonic() - start:.0f} s")
