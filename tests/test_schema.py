@@ -58,3 +58,25 @@ def test_json_member_is_canonical():
     a, b = _sample(), _sample()
     assert a.json_bytes() == b.json_bytes()
     assert Sample.from_members(__import__("json").loads(a.json_bytes()), a.media) == a
+
+
+def test_meta_must_be_an_object_with_typed_fields_of_their_type():
+    from onellm_data.index import META_COLUMNS
+
+    assert validate(_sample(), META_COLUMNS) is None
+    bad = _sample()
+    bad.meta = "x"
+    assert validate(bad, META_COLUMNS) == "malformed meta"
+    for meta, field in (({"width": "640"}, "width"), ({"duration": float("nan")}, "duration"),
+                        ({"has_color": 1}, "has_color"), ({"channels": 1 << 20}, "channels")):
+        typed = _sample()
+        typed.meta = meta
+        assert validate(typed, META_COLUMNS).startswith(f"meta field {field} is not")
+    untyped = _sample()
+    untyped.meta = {"width": 640, "free_text": ["anything", 1]}
+    assert validate(untyped, META_COLUMNS) is None
+
+
+def test_a_record_that_is_not_json_text_is_invalid():
+    lone = _sample(conversations=[{"from": "human", "value": "<image>\nWhat \udc80?"}, {"from": "gpt", "value": "A"}])
+    assert validate(lone) == "record is not JSON text"
