@@ -108,8 +108,8 @@ def _report(outcomes) -> None:  # noqa: ANN001
     table = Table(title="download report")
     for col in ("source", "file", "result", "detail"):
         table.add_column(col, overflow="fold")
-    colours = {"failed": "red", "missing": "red", "skipped": "dim", "downloaded": "green", "extracted": "green",
-               "verified": "green"}
+    colours = {"failed": "red", "missing": "red", "unverified": "yellow", "skipped": "dim", "downloaded": "green",
+               "extracted": "green", "verified": "green"}
     for o in outcomes:
         table.add_row(o.source, o.path, f"[{colours.get(o.status, 'white')}]{o.status}[/]", o.message)
     console.print(table)

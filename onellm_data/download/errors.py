@@ -13,6 +13,10 @@ class ChecksumError(DownloadError):
     """The bytes arrived but their sha256 or size is not the published one; the data is kept aside."""
 
 
+class UnverifiedError(DownloadError):
+    """The bytes arrived but nothing can prove they are whole (no length, no checksum): kept, not complete."""
+
+
 class UnsafeArchiveError(OnellmDataError):
     """An archive member would land outside the target (traversal, absolute path, link out) or is a device."""
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
                            TransferSpeedColumn)
 
-from onellm_data.download.errors import ChecksumError, DownloadError, UnsafeArchiveError
+from onellm_data.download.errors import ChecksumError, DownloadError, UnsafeArchiveError, UnverifiedError
 from onellm_data.download.extract import ExtractLimits, safe_extract
 from onellm_data.download.hf import download_hf_file, download_hf_pattern
 from onellm_data.download.http import download_url, sha256_file
@@ -29,12 +29,12 @@ HF_CACHE = ".hf-cache"
 class Outcome:
     source: str
     path: str
-    status: str  # downloaded | skipped | extracted | verified | failed | missing
+    status: str  # downloaded | skipped | extracted | verified | unverified | failed | missing
     message: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.status not in ("failed", "missing")
+        return self.status not in ("failed", "missing", "unverified")
 
 
 @dataclass
@@ -77,19 +77,23 @@ def _fetch_file(manifest: Manifest, spec: FileSpec, opts: FetchOptions, sources:
             result = download_url(spec.url, directory / spec.path, sha256=spec.sha256, size=spec.size,
                                   retries=opts.retries, backoff=opts.backoff, timeout=opts.timeout,
                                   progress=progress)
-            digest = result.sha256
+            digest, verified_by = result.sha256, result.verified_by
         elif spec.hf is not None and spec.hf.file is not None:
             digest = download_hf_file(spec.hf, directory / spec.path, cache_dir=opts.root / HF_CACHE,
                                       sha256=spec.sha256, endpoint=opts.hf_endpoint, progress=progress).sha256
+            verified_by = "sha256" if spec.sha256 else "hub"  # the Hub client checks its own ETag / sha256
         else:
             assert spec.hf is not None
             download_hf_pattern(spec.hf, directory, endpoint=opts.hf_endpoint)
-            digest = None
+            digest, verified_by = None, "hub"
+    except UnverifiedError as exc:
+        bar.update(task, description=f"[yellow]? {manifest.name}/{spec.path}")
+        return Outcome(manifest.name, spec.path, "unverified", str(exc))
     except (DownloadError, OSError) as exc:
         bar.update(task, description=f"[red]✗ {manifest.name}/{spec.path}")
         return Outcome(manifest.name, spec.path, "failed", str(exc))
     with lock:
-        state.record(spec.path, digest, pinned=spec.sha256 is not None)
+        state.record(spec.path, digest, pinned=spec.sha256 is not None, verified_by=verified_by)
         state.save()
     bar.update(task, description=f"[green]✓ {manifest.name}/{spec.path}")
     return Outcome(manifest.name, spec.path, "downloaded")

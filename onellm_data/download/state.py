@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onellm_data.download.http import part_path
+from onellm_data.download.http import part_path, unverified_path
 from onellm_data.manifests import FileSpec, Manifest
 
 STATE_NAME = ".onellm-download.json"
@@ -93,7 +93,7 @@ def file_status(directory: Path, spec: FileSpec, state: SourceState) -> str:
             return "partial"
         return "verified" if state.is_verified(spec.path) else "complete"
     if not path.is_file():
-        return "partial" if part_path(path).exists() else "missing"
+        return "partial" if part_path(path).exists() or unverified_path(path).exists() else "missing"
     if state.is_verified(spec.path):
         return "verified"
     if spec.size is not None and path.stat().st_size != spec.size:

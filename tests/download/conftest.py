@@ -18,7 +18,9 @@ class Route:
     drop_after: int | None = None  # close the connection after this many body bytes...
     drop_times: int = 0            # ...on this many requests
     ignore_range: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # an "ETag" here is also checked against If-Range
+    framing: str = "length"  # "length" (Content-Length), "close" (none: the body ends when the connection
+    #                          closes, so a cut cannot be told from the end) or "chunked"
 
 
 @dataclass
@@ -64,7 +66,10 @@ def _handler(routes: dict[str, Route], log: list) -> type[BaseHTTPRequestHandler
                 return
             body, start, status = route.body, 0, 200
             rng = self.headers.get("Range")
-            if rng and not route.ignore_range and rng.startswith("bytes="):
+            if_range = self.headers.get("If-Range")
+            changed = if_range is not None and if_range not in (route.headers.get("ETag"),
+                                                                 route.headers.get("Last-Modified"))
+            if rng and not route.ignore_range and not changed and rng.startswith("bytes="):
                 start = int(rng[6:].split("-")[0])
                 if start >= len(body):
                     self.send_response(416)
@@ -77,20 +82,30 @@ def _handler(routes: dict[str, Route], log: list) -> type[BaseHTTPRequestHandler
             self.send_response(status)
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            self.send_header("Content-Length", str(len(chunk)))
+            if route.framing == "length":
+                self.send_header("Content-Length", str(len(chunk)))
+            elif route.framing == "chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.close_connection = True
             self.send_header("Accept-Ranges", "bytes")
             for key, value in route.headers.items():
                 self.send_header(key, value)
             self.end_headers()
             if head:
                 return
-            if route.drop_times > 0 and route.drop_after is not None:
+            cut = route.drop_times > 0 and route.drop_after is not None
+            if cut:
                 route.drop_times -= 1
-                self.wfile.write(chunk[: route.drop_after])
-                self.wfile.flush()
+                chunk = chunk[: route.drop_after]
                 self.close_connection = True
-                return
-            self.wfile.write(chunk)
+            if route.framing == "chunked":
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunk else b"")
+                if not cut:
+                    self.wfile.write(b"0\r\n\r\n")  # the terminating chunk: the body is whole
+            else:
+                self.wfile.write(chunk)
+            self.wfile.flush()
 
     return Handler
 

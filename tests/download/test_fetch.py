@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -117,3 +118,20 @@ def test_extraction_cap_from_options_refuses_a_bomb(server: FaultServer, tmp_pat
     assert outcomes["coco/train2017.zip"].status == "failed"
     assert "cap of" in outcomes["coco/train2017.zip"].message
     assert not (tmp_path / "demo/coco/train2017/zeros.bin").exists()
+
+
+def test_unverified_download_is_reported_and_not_complete(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/train2017.zip"] = Route(ZIP)
+    server.routes["/ann.json"] = Route(JSON, framing="close", drop_after=4, drop_times=1)
+    data = {"name": "demo", "description": "d", "modalities": ["image"], "stages": ["instruction"],
+            "converter": "demo", "homepage": "", "licence": "x", "gated": False,
+            "expected_items": {"total": 1, "basis": "b"},
+            "files": [{"path": "ann.json", "url": server.url("/ann.json"), "sha256": None, "sha256_reason": "test"}]}
+    m = parse_manifest(data, Path("demo.yaml"))
+    outcomes = download_sources([m], FetchOptions(root=tmp_path, backoff=0.0))
+    assert [(o.status, o.ok) for o in outcomes] == [("unverified", False)]
+    assert "cut connection cannot be told from the end" in outcomes[0].message
+    assert not (tmp_path / "demo/ann.json").exists()
+    assert local_status(tmp_path, m).status == "partial"
+    state = tmp_path / "demo/.onellm-download.json"
+    assert not state.exists() or "ann.json" not in json.loads(state.read_text())["files"]

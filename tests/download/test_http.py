@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from onellm_data.download.errors import ChecksumError, DownloadError
-from onellm_data.download.http import bad_path, download_url, part_path
+from onellm_data.download.errors import ChecksumError, DownloadError, UnverifiedError
+from onellm_data.download.http import bad_path, download_url, part_path, part_record_path, unverified_path
 from tests.download.conftest import FaultServer, Route
 
 BODY = os.urandom(300_000)
@@ -143,3 +143,69 @@ def test_full_or_read_only_disk_gives_a_clear_error(server: FaultServer, tmp_pat
     assert server.url("/f.bin") in str(err.value)
     assert not (tmp_path / "f.bin").exists()
     assert len(server.requests("/f.bin")) == 1  # not retried: waiting will not free the disk
+
+
+@pytest.mark.parametrize("cut", [True, False])
+def test_body_without_length_is_unverified_never_complete(server: FaultServer, tmp_path: Path, cut: bool) -> None:
+    """No Content-Length, no chunking, no sha256 or size pinned: a cut body looks exactly like a whole one."""
+    server.routes["/f.bin"] = Route(BODY, framing="close", drop_after=100_000 if cut else None, drop_times=1)
+    dest = tmp_path / "f.bin"
+    with pytest.raises(UnverifiedError, match="unverified") as err:
+        download_url(server.url("/f.bin"), dest, **NO_SLEEP)
+    assert not dest.exists() and not part_path(dest).exists()
+    assert unverified_path(dest).read_bytes() == (BODY[:100_000] if cut else BODY)
+    assert str(unverified_path(dest)) in str(err.value)
+
+
+def test_body_without_length_is_verified_by_a_pinned_size_or_sha(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/f.bin"] = Route(BODY, framing="close", drop_after=100_000, drop_times=1)
+    with pytest.raises(ChecksumError, match="size 100000 bytes, expected 300000"):
+        download_url(server.url("/f.bin"), tmp_path / "a.bin", size=len(BODY), **NO_SLEEP)
+    result = download_url(server.url("/f.bin"), tmp_path / "b.bin", sha256=SHA, **NO_SLEEP)
+    assert result.verified_by == "sha256" and (tmp_path / "b.bin").read_bytes() == BODY
+
+
+def test_chunked_body_is_verified_by_its_framing_and_a_cut_one_resumes(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/f.bin"] = Route(BODY, framing="chunked", drop_after=70_000, drop_times=1)
+    result = download_url(server.url("/f.bin"), tmp_path / "f.bin", **NO_SLEEP)
+    assert (tmp_path / "f.bin").read_bytes() == BODY and result.verified_by == "chunked"
+    assert result.attempts == 2  # the cut chunk raised (not taken for the end) and the retry completed
+
+
+@pytest.mark.parametrize("record", [None, {"url": "http://elsewhere/f.bin"}, "{torn"])
+def test_stale_part_not_written_for_this_url_is_never_resumed(server: FaultServer, tmp_path: Path,
+                                                              record: object) -> None:
+    """A garbage .part would otherwise be completed by a Range request and pass the size check."""
+    import json
+
+    server.routes["/f.bin"] = Route(BODY)
+    dest = tmp_path / "f.bin"
+    part_path(dest).write_bytes(b"garbage" * 1000)
+    if record is not None:
+        part_record_path(dest).write_text(record if isinstance(record, str) else json.dumps(record))
+    result = download_url(server.url("/f.bin"), dest, **NO_SLEEP)
+    assert dest.read_bytes() == BODY and result.verified_by == "size" and result.resumed_from == 0
+    assert [r[2] for r in server.requests("/f.bin")] == [None]
+    assert not part_record_path(dest).exists()
+
+
+def test_resume_restarts_when_the_file_changed_on_the_server(server: FaultServer, tmp_path: Path) -> None:
+    server.routes["/f.bin"] = Route(BODY, drop_after=100_000, drop_times=1, headers={"ETag": '"v1"'})
+    dest = tmp_path / "f.bin"
+    with pytest.raises(DownloadError, match="100000 bytes kept in"):
+        download_url(server.url("/f.bin"), dest, retries=0, **NO_SLEEP)
+    new_body = os.urandom(300_000)
+    server.routes["/f.bin"] = Route(new_body, headers={"ETag": '"v2"'})
+    result = download_url(server.url("/f.bin"), dest, **NO_SLEEP)
+    assert dest.read_bytes() == new_body and result.verified_by == "size"
+
+
+def test_giving_up_before_any_byte_names_no_part_file(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DownloadError) as err:
+        download_url(f"http://127.0.0.1:{port}/x", tmp_path / "x", retries=0, **NO_SLEEP)
+    assert ".part" not in str(err.value) and "nothing was written" in str(err.value)
