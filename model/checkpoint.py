@@ -22,6 +22,7 @@ from torch import nn
 
 from model.config import ModelConfig, preset
 from model.onellm import OneLLM
+from model.weight_files import CheckpointError, read_release, read_state_dict, safe_torch_load
 from onellm_data.shards.atomic import atomic_path
 
 Tensor = torch.Tensor
@@ -30,40 +31,6 @@ Tensor = torch.Tensor
 IGNORED_RELEASE_KEYS = re.compile(
     r"^llma\.(clip\.(token_embedding\.|positional_embedding$|ln_final\.|text_projection$|logit_scale$|attn_mask$)"
     r"|rope\.freqs$|freqs_cis$)")
-
-
-class CheckpointError(RuntimeError):
-    """A state dict that does not fit the model."""
-
-
-def _safe_torch_load(path: Path) -> Any:
-    """``torch.load`` restricted to tensors and plain containers (memory-mapped when the format allows);
-    anything that would need code to rebuild is refused with an error naming the file."""
-    try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):
-                raise
-            return torch.load(path, map_location="cpu", weights_only=True)  # old non-zip pickles cannot be mapped
-    except Exception as exc:  # noqa: BLE001 - the restricted unpickler raises several types for refused content
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        why = next((ln for ln in lines if "WeightsUnpickler error" in ln), lines[0])
-        raise CheckpointError(f"{path}: not a weights file that loads without running code ({why[:300]})") from exc
-
-
-def read_state_dict(path: Path | str) -> dict[str, Tensor]:
-    """A ``.pth`` state dict, safely (no code execution) and memory-mapped; unwraps ``{"model": ...}`` wrappers."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    obj = _safe_torch_load(path)
-    for wrapper in ("model", "state_dict"):
-        if isinstance(obj, Mapping) and wrapper in obj and isinstance(obj[wrapper], Mapping):
-            obj = obj[wrapper]
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path}: expected a state dict, found {type(obj).__name__}")
-    return dict(obj)
 
 
 def check_keys(expected: Mapping[str, tuple[int, ...]], state: Mapping[str, Tensor], what: str) -> None:
@@ -93,8 +60,10 @@ def load_strict(model: nn.Module, state: Mapping[str, Tensor], what: str) -> Non
 # --- OneLLM release -------------------------------------------------------------------------------------------
 
 def load_onellm_release(model: nn.Module, path: Path | str) -> None:
-    """OneLLM's ``consolidated.00-of-01.pth`` into ``model`` (an ``OneLLM``), every model key required."""
-    state = {k: v for k, v in read_state_dict(path).items() if not IGNORED_RELEASE_KEYS.match(k)}
+    """OneLLM's weights into ``model`` (an ``OneLLM``), every model key required. ``path`` is
+    ``consolidated.00-of-01.pth``, a folder of sharded files, or a safetensors index (see ``release_layout``)."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    state = {k: v for k, v in read_release(path, expected).items() if not IGNORED_RELEASE_KEYS.match(k)}
     load_strict(model, state, f"OneLLM checkpoint {path}")
 
 
@@ -332,7 +301,7 @@ def read_model_file(path: Path | str) -> tuple[dict[str, Any], dict[str, Tensor]
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"model file not found: {path}")
-    obj = _safe_torch_load(path)
+    obj = safe_torch_load(path)
     if not isinstance(obj, Mapping) or not isinstance(obj.get("config"), Mapping) \
             or not isinstance(obj.get("model"), Mapping):
         raise CheckpointError(f"{path}: not a model saved by save_model (needs 'config' and 'model')")

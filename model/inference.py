@@ -30,6 +30,7 @@ from model.llama import rope_tables
 from model.onellm import OneLLM
 from model.release_layout import release_keys
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
+from model.weight_files import looks_like_release, read_release
 from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
 from onellm_data.recipes import FORMATS
 
@@ -64,6 +65,8 @@ def resolve_weights_path(weights: Path | str) -> Path:
     for name in (MODEL_FILE, RELEASE_FILE):
         if (path / name).is_file():
             return path / name
+    if looks_like_release(path):  # sharded: consolidated.*.pth ranks or pieces, safetensors (+ index)
+        return path
     hint = ""
     training = [n for n in (CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME) if (path / n).is_file()]
     if training:
@@ -76,6 +79,8 @@ def resolve_weights_path(weights: Path | str) -> Path:
 
 def read_weights(path: Path) -> tuple[str, ModelConfig | None, Mapping[str, torch.Tensor]]:
     """(kind, saved config or None, state dict) of a weights file, memory-mapped, without running code."""
+    if path.is_dir() or path.name.endswith(".index.json") or path.suffix == ".safetensors":
+        return "release", None, read_release(path)
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -169,7 +174,7 @@ def find_tokenizer(weights_file: Path, config: ModelConfig, tokenizer: Path | st
         if not path.is_file():
             raise CheckpointError(f"tokenizer not found: {path}")
         return path
-    beside = weights_file.parent / TOKENIZER_FILE
+    beside = (weights_file if weights_file.is_dir() else weights_file.parent) / TOKENIZER_FILE
     if beside.is_file():
         return beside
     named = read_stage(weights_file).get("tokenizer")

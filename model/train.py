@@ -30,6 +30,7 @@ from model.optim import OptimConfig
 from model.text_tokenizer import Tokenizer
 from model.trainer import TrainConfig, Trainer
 from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
+from model.weight_files import looks_like_release
 
 from onellm_data.errors import OnellmDataError
 from onellm_data.loader import make_loader
@@ -60,6 +61,8 @@ def _init_kind(path: Path) -> tuple[str, Path]:
     if path.is_dir():
         if (path / MODEL_FILE).is_file():
             return "model", path / MODEL_FILE
+        if looks_like_release(path):  # OneLLM's llma.* weights, sharded or not (its folder has params.json too)
+            return "release", path
         if any(path.glob("consolidated.*.pth")) and (path / "params.json").is_file():
             return "meta", path
         if (path / "config.json").is_file() and (any(path.glob("*.safetensors")) or any(path.glob("pytorch_model*.bin"))):

@@ -146,3 +146,105 @@ def test_release_loads_into_a_meta_device_model_without_copies(tmp_path) -> None
     with torch.no_grad():
         logits = model(torch.tensor([[1, 2, 3]]), torch.randn(1, 3, 224, 224), "image")
     assert torch.isfinite(logits).all()
+
+
+def _release_state(cfg, seed: int = 3) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(shape, generator=g) for k, shape in release_keys(cfg).items()}
+
+
+def _meta_dim(key: str) -> int | None:
+    """How Meta's (fairscale) model parallelism splits a decoder tensor; None = replicated."""
+    name = key.removeprefix("llma.")
+    if name == "tok_embeddings.weight" or (name.startswith("layers.") and name.endswith(("wo.weight", "w2.weight"))):
+        return 1
+    if name == "output.weight" or (name.startswith("layers.") and name.endswith(
+            ("wq.weight", "wk.weight", "wv.weight", "w1.weight", "w3.weight"))):
+        return 0
+    return None
+
+
+@pytest.mark.parametrize("split_upm", [False, True])
+def test_model_parallel_release_ranks_merge(tmp_path, split_upm: bool) -> None:
+    """consolidated.00-of-02.pth + 01-of-02.pth (+ params.json, as OneLLM's folder has) load as one model."""
+    from model.inference import load_inference
+    from model.train import _init_kind
+
+    cfg = preset("tiny")
+    full = _release_state(cfg)
+    ranks: list[dict] = [{}, {}]
+    for key, value in full.items():
+        dim = _meta_dim(key)
+        if split_upm and key.endswith("resample_layers.0.0.attention.wq.weight"):
+            dim = 0  # a parallel layer outside the decoder: merged by shape
+        parts = [value, value] if dim is None else value.chunk(2, dim=dim)
+        for rank, part in zip(ranks, parts):
+            rank[key] = part.clone().to(torch.bfloat16)
+    for i, rank in enumerate(ranks):
+        torch.save(rank, tmp_path / f"consolidated.0{i}-of-02.pth")
+    (tmp_path / "params.json").write_text(json.dumps({"dim": 64, "n_layers": 2, "n_heads": 4}))
+    model = OneLLM(cfg)
+    load_onellm_release(model, tmp_path)
+    own = model.state_dict()
+    assert all(torch.equal(own[k], v.to(torch.bfloat16).float()) for k, v in full.items())
+    assert _init_kind(tmp_path) == ("release", tmp_path)
+    if not split_upm:  # without the model's shapes, Meta's rules by name
+        loaded = load_inference(tmp_path, preset="tiny", dtype="fp32", device="cpu")
+        assert torch.equal(loaded.model.llma.output.weight, full["llma.output.weight"].to(torch.bfloat16).float())
+
+
+def test_release_pieces_join_and_overlap_is_an_error(tmp_path) -> None:
+    """The HF backups' consolidated.00-of-01.s{0..9}.pth: key-disjoint pieces of one state dict."""
+    cfg = preset("tiny")
+    full = _release_state(cfg)
+    keys = list(full)
+    for i in range(4):
+        torch.save({k: full[k] for k in keys[i::4]}, tmp_path / f"consolidated.00-of-01.s{i}.pth")
+    model = OneLLM(cfg)
+    load_onellm_release(model, tmp_path)
+    assert torch.equal(model.state_dict()["llma.norm.weight"], full["llma.norm.weight"])
+    torch.save({keys[0]: full[keys[0]]}, tmp_path / "consolidated.00-of-01.s9.pth")
+    with pytest.raises(CheckpointError, match="in both"):
+        load_onellm_release(OneLLM(cfg), tmp_path)
+
+
+def test_safetensors_index_release(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    cfg = preset("tiny")
+    full = _release_state(cfg)
+    keys = sorted(full)
+    halves = {"model-00001-of-00002.safetensors": keys[: len(keys) // 2],
+              "model-00002-of-00002.safetensors": keys[len(keys) // 2:]}
+    for name, part in halves.items():
+        save_file({k: full[k].contiguous() for k in part}, str(tmp_path / name))
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {}, "weight_map": {k: n for n, ks in halves.items() for k in ks}}))
+    for where in (index, tmp_path):
+        model = OneLLM(cfg)
+        load_onellm_release(model, where)
+        assert torch.equal(model.state_dict()[keys[-1]], full[keys[-1]])
+    index.write_text(json.dumps({"weight_map": {keys[0]: "model-00001-of-00002.safetensors"}}))
+    with pytest.raises(CheckpointError, match="does not list"):
+        load_onellm_release(OneLLM(cfg), index)
+
+
+def test_saved_config_is_checked_on_load(tmp_path) -> None:
+    """Head counts change no shape: a model saved with other heads must not load silently."""
+    from model.checkpoint import load_model_into
+
+    save_model(OneLLM(preset("tiny", n_layers=1, upm_heads=2)), tmp_path / "model.pt")
+    with pytest.raises(CheckpointError, match=r"upm_heads: saved 2 vs model 4"):
+        load_model_into(OneLLM(preset("tiny", n_layers=1, upm_heads=4)), tmp_path / "model.pt")
+    load_model_into(OneLLM(preset("tiny", n_layers=1, upm_heads=2, max_seq_len=1024)), tmp_path / "model.pt")
+
+
+def test_training_checkpoint_config_is_checked_on_resume(tmp_path) -> None:
+    from model.optim import OptimConfig
+    from model.trainer import TrainConfig, Trainer
+
+    saved = OneLLM(preset("tiny", n_layers=1, n_heads=2))
+    cfg = TrainConfig(out_dir=tmp_path, max_steps=1, optim=OptimConfig())
+    Trainer(saved, [], cfg, log=lambda _: None).save()
+    with pytest.raises(CheckpointError, match=r"n_heads: saved 2 vs model 4"):
+        Trainer(OneLLM(preset("tiny", n_layers=1)), [], cfg, log=lambda _: None).resume(tmp_path)
