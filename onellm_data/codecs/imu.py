@@ -1,14 +1,27 @@
 """IMU codec (Ego4D). A recording is read once, as imu2clip's ``extract_imu`` prepares it: rows with a NaN
-timestamp dropped, sorted by ``canonical_timestamp_ms``, channels ``accl_xyz, gyro_xyz`` (NaN → 0), resampled to
-200 Hz. It comes either from Ego4D's CSV or from the processed ``{uid}.npy`` [6, T] + ``{uid}_timestamps.npy``
-(ms). A 2 s window is cut by ``bisect`` on the timestamps with imu2clip's rejects (ends past the data, more than
-4 s off, fewer than 10 samples) and stored as float32 [6, 400] in raw units (OneLLM does not normalise IMU)."""
+timestamp dropped, sorted by ``canonical_timestamp_ms``, channels ``accl_xyz, gyro_xyz`` (NaN → 0). It comes
+either from Ego4D's CSV or from the processed ``{uid}.npy`` [6, T] + ``{uid}_timestamps.npy`` (ms), at any rate
+(Ego4D's devices log at 50-1000 Hz, with dropped packets, jitter and repeated timestamps). Rows sharing a
+timestamp are merged into their mean; the samples are otherwise kept as recorded.
+
+A 2 s window is resampled onto one 200 Hz grid (``start + 5 ms × k``, k < 400) from all the recording's samples
+around it at once, so dropped packets are bridged by the samples on both sides and nothing rings at a gap:
+
+- sources at 200 Hz or slower: linear interpolation at the grid times (a sample on a grid time is taken as it
+  is, so a regular 200 Hz recording is copied sample for sample, as imu2clip does);
+- faster sources: the samples are first put on a uniform grid at the source's own rate by linear interpolation,
+  then low-passed and decimated to 200 Hz by soxr (the band-limited resampling imu2clip applies with torchaudio),
+  with 0.1 s of context on each side (mirrored where the recording ends).
+
+Rejects: windows of the wrong length or ending past the recording, windows with fewer than 10 samples
+(imu2clip), and windows where the samples leave a gap longer than ``MAX_GAP_S`` (0.1 s: 20 output samples)
+inside the window or at its edges: interpolating across that much missing motion would invent it. Stored as
+float32 [6, 400] in raw units (OneLLM does not normalise IMU)."""
 
 from __future__ import annotations
 
 import io
 import math
-from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,69 +33,63 @@ from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
 RATE = 200.0
+STEP_MS = 1000.0 / RATE
 WINDOW_SECONDS = 2.0
 WINDOW_SAMPLES = int(RATE * WINDOW_SECONDS)
 CHANNELS = ("accl_x", "accl_y", "accl_z", "gyro_x", "gyro_y", "gyro_z")
 TIME_COLUMN = "canonical_timestamp_ms"
-MAX_OFFSET_MS = 4000.0
 MIN_SAMPLES = 10
+MAX_GAP_S = 0.1
+CONTEXT_MS = 100.0  # source context on each side of a downsampled window (a multiple of STEP_MS)
+UPSAMPLE_TOLERANCE = 0.005  # within 0.5 % of 200 Hz a source is not low-passed
 
 
 @dataclass(frozen=True)
 class ImuRecording:
-    """One video's IMU at 200 Hz: ``data`` float32 [6, T], ``timestamps_ms`` float64 [T] (video time)."""
+    """One video's IMU as recorded: ``data`` [6, T], ``timestamps_ms`` float64 [T] strictly increasing (video
+    time), ``source_rate`` the typical rate in Hz (from the median interval)."""
 
     data: np.ndarray
     timestamps_ms: np.ndarray
-    source_rate: float  # the rate the recording was captured at, before resampling
+    source_rate: float
 
     @property
     def duration_s(self) -> float:
         """Seconds covered up to the end of the last sample."""
-        return float(self.timestamps_ms[-1]) / 1000.0 + 1.0 / RATE
-
-
-GAP_FACTOR = 2.5  # an interval this many times the typical one is a gap in the recording, not jitter
+        return float(self.timestamps_ms[-1]) / 1000.0 + 1.0 / self.source_rate
 
 
 def _estimated_rate(ts_ms: np.ndarray) -> float:
     """Samples per second from the median interval: a gap in the recording must not lower the estimate (a mean
-    over the span would, and resampling at that rate would stretch the whole signal in time)."""
+    over the span would)."""
     steps = np.diff(ts_ms)
     steps = steps[steps > 0]
     return 1000.0 / float(np.median(steps)) if len(steps) else 0.0
 
 
-def _to_200hz(data: np.ndarray, ts_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Resample [6, T] to 200 Hz; recordings already at 200 Hz (within 0.5%) are kept sample for sample. Each
-    stretch between gaps is resampled on its own and keeps its start time, so gaps stay gaps (and windows over
-    them are rejected) instead of being closed up."""
-    rate = _estimated_rate(ts_ms)
-    if rate <= 0:
-        raise CodecError("IMU recording has no time span", f"{len(ts_ms)} samples")
-    if abs(rate - RATE) / RATE < 0.005:
-        return data.astype(np.float32), ts_ms.astype(np.float64), rate
-    import soxr  # librosa's resampler: band-limited, so gyro spikes do not alias
-
-    breaks = np.flatnonzero(np.diff(ts_ms) > GAP_FACTOR * 1000.0 / rate) + 1
-    parts, times = [], []
-    for seg, seg_ts in zip(np.split(data, breaks, axis=1), np.split(ts_ms, breaks)):
-        out = soxr.resample(np.ascontiguousarray(seg.T, dtype=np.float64), rate, RATE, quality="HQ").T
-        parts.append(out)
-        times.append(seg_ts[0] + np.arange(out.shape[1], dtype=np.float64) * (1000.0 / RATE))
-    return np.concatenate(parts, axis=1).astype(np.float32), np.concatenate(times), rate
+def _merge_duplicates(ts: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``ts`` with repeats → unique times, each with the mean of its rows."""
+    first = np.concatenate([[True], np.diff(ts) > 0])
+    if first.all():
+        return ts, data
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(ts)))
+    return ts[starts], np.add.reduceat(data, starts, axis=1) / counts
 
 
 def _from_columns(ts: np.ndarray, channels: np.ndarray) -> ImuRecording:
-    """``ts`` [T] ms, ``channels`` [T, 6]: drop NaN times, sort, NaN → 0, resample."""
+    """``ts`` [T] ms, ``channels`` [T, 6]: drop NaN times, sort, NaN → 0, merge repeated times."""
     keep = ~np.isnan(ts)
     ts, channels = ts[keep], channels[keep]
     if len(ts) < MIN_SAMPLES:
         raise CodecError("IMU recording too short", f"{len(ts)} samples with a timestamp")
     order = np.argsort(ts, kind="stable")
     data = np.nan_to_num(channels[order].T.astype(np.float64), nan=0.0)
-    data, ts_ms, rate = _to_200hz(data, ts[order])
-    return ImuRecording(data, ts_ms, rate)
+    ts, data = _merge_duplicates(ts[order].astype(np.float64), data)
+    rate = _estimated_rate(ts)
+    if rate <= 0 or len(ts) < 2:
+        raise CodecError("IMU recording has no time span", f"{len(ts)} distinct timestamps")
+    return ImuRecording(data, ts, rate)
 
 
 def _read_csv(path: Path) -> ImuRecording:
@@ -138,6 +145,55 @@ def narration_window(t_s: float, duration_s: float, window_sec: float = WINDOW_S
     return start, end
 
 
+def _interp(data: np.ndarray, ts: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Linear interpolation of every channel at ``times`` (values held beyond the ends); exact on sample times."""
+    right = np.clip(np.searchsorted(ts, times, side="right"), 1, len(ts) - 1)
+    left = right - 1
+    w = np.clip((times - ts[left]) / (ts[right] - ts[left]), 0.0, 1.0)
+    return data[:, left] * (1.0 - w) + data[:, right] * w
+
+
+def _largest_gap(ts: np.ndarray, first_ms: float, last_ms: float) -> tuple[float, float]:
+    """(longest interval without a sample that the grid [first_ms, last_ms] interpolates across, where it starts),
+    in ms: whole intervals between the samples around the grid, and any stretch of the grid outside the
+    recording."""
+    lo = max(int(np.searchsorted(ts, first_ms, side="right")) - 1, 0)
+    hi = min(int(np.searchsorted(ts, last_ms, side="left")) + 1, len(ts))
+    edges = ts[lo:hi]
+    edges = np.concatenate([[first_ms] if first_ms < edges[0] else [], edges, [last_ms] if last_ms > edges[-1] else []])
+    steps = np.diff(edges)
+    if len(steps) == 0:
+        return 0.0, float(first_ms)
+    at = int(np.argmax(steps))
+    return float(steps[at]), float(edges[at])
+
+
+def _downsampled(rec: ImuRecording, grid: np.ndarray) -> np.ndarray:
+    """A faster source on the grid: uniform at its own rate over the window and its context, then soxr."""
+    import soxr
+
+    rate = rec.source_rate
+    t0 = grid[0] - CONTEXT_MS
+    count = int(math.ceil((grid[-1] - t0 + CONTEXT_MS) * rate / 1000.0)) + 1
+    ts = rec.timestamps_ms
+    times = t0 + np.arange(count) * (1000.0 / rate)
+    # Past either end of the recording, the context is its odd mirror image about the end sample (slope kept,
+    # so the filter sees no corner there): x(t0 - d) = 2 x(t0) - x(t0 + d).
+    before, after = times < ts[0], times > ts[-1]
+    mirrored = np.where(before, 2 * ts[0] - times, np.where(after, 2 * ts[-1] - times, times))
+    uniform = _interp(rec.data, ts, np.clip(mirrored, ts[0], ts[-1]))
+    uniform[:, before] = 2 * rec.data[:, :1] - uniform[:, before]
+    uniform[:, after] = 2 * rec.data[:, -1:] - uniform[:, after]
+    # The filter sees the piece as cut from silence: a straight line from its first to its last value is taken
+    # out first (and added back on the grid), so the piece starts and ends at 0 and its edges do not ring.
+    first_value, slope = uniform[:, :1], (uniform[:, -1:] - uniform[:, :1]) / (count - 1)
+    flat = uniform - first_value - slope * np.arange(count)
+    out = soxr.resample(np.ascontiguousarray(flat.T), rate, RATE, quality="HQ").T
+    first = int(round(CONTEXT_MS / STEP_MS))
+    position = (first + np.arange(len(grid))) * (rate / RATE)  # grid times in uniform-sample units
+    return out[:, first:first + len(grid)] + first_value + slope * position
+
+
 def prepare_imu_window(rec: ImuRecording, start_s: float, end_s: float) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The window's float32 [6, 400] as ``npy`` and its metadata."""
     if not end_s > start_s:
@@ -147,22 +203,27 @@ def prepare_imu_window(rec: ImuRecording, start_s: float, end_s: float) -> tuple
     ts = rec.timestamps_ms
     start_ms, end_ms = start_s * 1000.0, end_s * 1000.0
     # The last sample covers one period: a window ending there is inside the data.
-    if end_ms > ts[-1] + 1000.0 / RATE + 1e-6:
+    if end_ms > ts[-1] + 1000.0 / rec.source_rate + 1e-6:
         raise CodecError("IMU window ends past the recording", f"{end_s:g}s of {rec.duration_s:g}s")
-    lo = bisect_left(ts, start_ms)
-    hi = bisect_left(ts, end_ms)
-    if lo >= len(ts) or abs(ts[lo] - start_ms) > MAX_OFFSET_MS or (hi < len(ts) and abs(ts[hi] - end_ms) > MAX_OFFSET_MS):
-        raise CodecError("IMU window more than 4 s off the recorded samples", f"{start_s:g}..{end_s:g}s")
-    if hi - lo < MIN_SAMPLES:
-        raise CodecError("IMU window has fewer than 10 samples", f"{hi - lo} samples in {start_s:g}..{end_s:g}s")
-    window = rec.data[:, lo:hi]
-    span = float(ts[hi - 1] - ts[lo]) / 1000.0 + 1.0 / RATE
-    out = np.zeros((6, WINDOW_SAMPLES), dtype=np.float32)  # zero-padded like imu2clip when the data stop short
-    n = min(WINDOW_SAMPLES, window.shape[1])
-    out[:, :n] = window[:, :n]
+    n = min(WINDOW_SAMPLES, int(round((end_s - start_s) * RATE)))
+    grid = start_ms + np.arange(n) * STEP_MS
+    found = int(np.searchsorted(ts, end_ms, side="left") - np.searchsorted(ts, start_ms, side="left"))
+    if found < MIN_SAMPLES:
+        raise CodecError("IMU window has fewer than 10 samples", f"{found} samples in {start_s:g}..{end_s:g}s")
+    gap, at = _largest_gap(ts, grid[0], grid[-1])
+    if gap > MAX_GAP_S * 1000.0 + 1e-6:
+        raise CodecError(f"IMU window has a gap longer than {MAX_GAP_S:g} s",
+                         f"{gap / 1000.0:.3f} s without samples from {at / 1000.0:.3f} s")
+    fast = rec.source_rate > RATE * (1.0 + UPSAMPLE_TOLERANCE)
+    values = _downsampled(rec, grid) if fast else _interp(rec.data, ts, grid)
+    out = np.zeros((6, WINDOW_SAMPLES), dtype=np.float32)  # a window under 2 s is zero-padded (imu2clip)
+    with np.errstate(over="ignore"):
+        out[:, :n] = values
+    if not np.isfinite(out).all():
+        raise CodecError("IMU window has non-finite values", "after the cast to float32")
     buf = io.BytesIO()
     np.save(buf, out, allow_pickle=False)
-    meta = {"imu_rate": round(rec.source_rate, 3), "imu_span": round(min(span, end_s - start_s), 6),
+    meta = {"imu_rate": round(rec.source_rate, 3), "imu_span": round(n / RATE, 6),
             "window_start": float(start_s), "window_end": float(end_s)}
     return {"npy": buf.getvalue()}, meta
 
