@@ -1,5 +1,7 @@
 """One codec per modality: ``prepare_*`` validates and normalises media at conversion (returning the shard
-members and the index metadata); ``decode`` turns a sample's members into OneLLM's input tensor at load time.
+members and the index metadata); ``decode`` turns a sample's members into OneLLM's input tensor at load time;
+``check_sample`` is the rule every sample passes before it enters a shard (that decode succeeds, exact shape,
+finite values).
 
 Each modality module is imported on first use so that converters for one modality never pay for another's
 libraries (decord, open3d, nibabel)."""
@@ -10,8 +12,11 @@ from importlib import import_module
 
 import torch
 
+from onellm_data.codecs.check import DecodeFailure, check_sample
 from onellm_data.errors import CodecError
 from onellm_data.schema import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS
+
+__all__ = ["SHAPES", "DecodeFailure", "check_sample", "decode"]
 
 # OneLLM's tensor shape per modality (without the batch dimension).
 SHAPES: dict[str, tuple[int, ...]] = {

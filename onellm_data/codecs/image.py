@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from onellm_data.codecs._detail import exc_detail
 from onellm_data.codecs._vision import eval_image, train_image
+from onellm_data.codecs.check import proven
 from onellm_data.errors import CodecError
 
 KEPT_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -83,7 +84,12 @@ def prepare_image(src: Path | bytes | str) -> tuple[dict[str, bytes], dict[str, 
         buf = io.BytesIO()
         frame.save(buf, format="PNG")
         data, ext = buf.getvalue(), "png"
-    return {ext: data}, {"width": img.width, "height": img.height}
+        x = decode_image(data)  # what is stored is what gets checked
+    else:
+        x = eval_image(to_rgb(img))  # decode_image on these bytes, reusing the decode above
+    members = {ext: data}
+    proven("image", members, x)  # the conversion check (codecs/check.py), done with the one decode
+    return members, {"width": img.width, "height": img.height}
 
 
 def decode_image(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:

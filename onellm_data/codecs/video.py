@@ -1,7 +1,7 @@
-"""Video codec. Conversion keeps the original container after decord opens it and decodes the frames loading
-will use (and the last one); loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips whose starts are
-spaced by a fifth of the video's span, the first frame of each, short side scaled to 224, CLIP-normalised, and 3
-spatial crops (start, centre, end of the long side). The arithmetic is pytorchvideo 0.1.5's, the version OneLLM
+"""Video codec. Conversion keeps the original container after running the load-side decode on it once (which is
+also its conversion check, codecs/check.py); loading gives OneLLM's [15, 3, 224, 224]: 5 one-second clips whose
+starts are spaced by a fifth of the video's span, the first frame of each, short side scaled to 224,
+CLIP-normalised, and 3 spatial crops (start, centre, end of the long side). The arithmetic is pytorchvideo 0.1.5's, the version OneLLM
 pins (``ConstantClipsPerVideoSampler``, ``EncodedVideoDecord.get_clip``, ``ShortSideScale``, ImageBind's
 ``SpatialCrop``), so the frames and pixels are the ones OneLLM's loader produces (tests/codecs/test_golden.py).
 
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from onellm_data.codecs._detail import exc_detail
 from onellm_data.codecs._vision import CLIP_MEAN, CLIP_STD, SIZE
+from onellm_data.codecs.check import proven
 from onellm_data.codecs.image import read_source
 from onellm_data.errors import CodecError
 from onellm_data.schema import VIDEO_EXTS
@@ -65,6 +66,8 @@ def open_video(data: bytes):
     except CodecError:
         raise
     except (decord.DECORDError, RuntimeError, ValueError) as exc:
+        if "cannot find video stream" in str(exc):  # a valid file of another kind (audio-only WebM/MP4)
+            raise CodecError("file has no video stream", "decord found no video stream") from exc
         raise CodecError("undecodable video", exc_detail(exc)) from exc
     if len(reader) == 0:
         raise CodecError("video has no frames")
@@ -101,13 +104,13 @@ def prepare_video(src: Path | bytes | str, ext: str | None = None) -> tuple[dict
     declared = avi_declared_frames(data) if _is_avi(data) else None
     if declared is not None and n < declared:  # decord plays what is there; a cut download is not a sample
         raise CodecError("truncated video", f"{n} of {declared} frames readable")
-    # The frames decode_video will read, and the last one: a sample that converts also loads.
-    idx = sorted(set(clip_frame_indices(n, fps)) | {n - 1})
-    frames = _frames(reader, idx)
-    height, width = frames.shape[1:3]
+    # The load-side decode itself, once: it is the conversion check too (codecs/check.py).
+    x, (height, width) = _load_tensor(reader)
+    members = {ext: data}
+    proven("video", members, x)
     meta = {"duration": round(n / fps, 4), "fps": round(fps, 4), "width": int(width), "height": int(height),
             "num_frames": int(n)}
-    return {ext: data}, meta
+    return members, meta
 
 
 def clip_frame_indices(num_frames: int, fps: float, clips: int = CLIPS,
@@ -147,10 +150,16 @@ def spatial_crops(frames: torch.Tensor, size: int = SIZE) -> list[torch.Tensor]:
 
 def decode_video(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     """[15, 3, 224, 224], clip-major (clip 0 crops 0..2, clip 1 crops 0..2, ...); the same in train and eval."""
-    reader = open_video(data)
+    return _load_tensor(open_video(data))[0]
+
+
+def _load_tensor(reader) -> tuple[torch.Tensor, tuple[int, int]]:
+    """The load tensor of an open video, and its frames' (height, width)."""
     idx = clip_frame_indices(len(reader), _fps(reader))
-    frames = torch.from_numpy(_frames(reader, idx)).permute(0, 3, 1, 2).float().div_(255.0)
+    raw = _frames(reader, idx)  # [5, H, W, 3] uint8
+    frames = torch.from_numpy(raw).permute(0, 3, 1, 2).float().div_(255.0)
     frames = short_side_scale(frames)
     frames = (frames - CLIP_MEAN) / CLIP_STD
     crops = spatial_crops(frames)  # each [5, 3, 224, 224]
-    return torch.stack(crops, dim=1).reshape(CLIPS * CROPS, 3, SIZE, SIZE)
+    x = torch.stack(crops, dim=1).reshape(CLIPS * CROPS, 3, SIZE, SIZE)
+    return x, (int(raw.shape[1]), int(raw.shape[2]))

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onellm_data.codecs.check import check_sample
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.index import META_COLUMNS, SampleColumns, part_path, parts_dir, to_table, write_table
@@ -202,6 +203,10 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                     reason = "duplicate key"
                 if reason is not None:
                     reject(sample.source_id or source_id, reason)
+                    continue
+                failure = check_sample(sample.modality, sample.media)  # the load-side decode rule, every converter
+                if failure is not None:
+                    reject(sample.source_id or source_id, failure.reason, failure.detail)
                     continue
                 keys.add(sample.key)
                 blob = sample.json_bytes()

@@ -47,7 +47,7 @@ def test_video_without_a_video_stream(tmp_path: Path):
     path = tmp_path / "audio_only.mp4"
     subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
                     "-c:a", "aac", str(path)], check=True)
-    assert reason(prepare_video, path) in ("undecodable video", "video has no frames")
+    assert reason(prepare_video, path) == "file has no video stream"  # a valid file of another kind, not corrupt
 
 
 def test_zero_byte_media(tmp_path: Path):

@@ -1,0 +1,99 @@
+"""The one rule every sample passes before it enters a shard: the load-side decode (``codecs.decode``, eval mode,
+the exact function the loader and ``chat`` call) succeeds on its members and yields the modality's exact shape
+with only finite values. Conversion applies it to every sample of every converter; ``verify --decode`` applies
+it to a finished corpus.
+
+A codec's ``prepare_*`` already decodes the media it validates; where it runs the load-side decode itself it
+records the outcome with :func:`proven`, and :func:`check_sample` on those very member objects (identity, not
+equality: no hashing) reuses it instead of decoding twice."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+
+from onellm_data.codecs._detail import exc_detail
+from onellm_data.errors import CodecError
+
+PROOF_SLOTS = 16  # a record may yield a few samples before they are checked; each holds its own media
+
+
+@dataclass(frozen=True)
+class DecodeFailure:
+    """Why a sample's media fail the load-side decode: the reason (stable, groupable) and its specifics."""
+
+    reason: str
+    detail: str = ""
+
+
+def tensor_failure(modality: str, x: torch.Tensor) -> DecodeFailure | None:
+    """The shape and finiteness half of the rule, on a decoded tensor."""
+    from onellm_data.codecs import SHAPES
+
+    want = SHAPES[modality]
+    if tuple(x.shape) != want:
+        return DecodeFailure(f"decoded {modality} has the wrong shape", f"{tuple(x.shape)}, expected {want}")
+    if not x.is_floating_point():
+        return DecodeFailure(f"decoded {modality} is not floating point", str(x.dtype))
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        return DecodeFailure(f"decoded {modality} has non-finite values", f"{bad} of {x.numel()} values")
+    return None
+
+
+def _media(members: dict[str, bytes]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((name, id(blob)) for name, blob in members.items() if name != "json"))
+
+
+class _Proofs:
+    """Recent successful decodes, keyed by the identity of the member objects (held, so ids stay unique)."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.entries: OrderedDict[tuple[str, tuple[tuple[str, int], ...]], dict[str, bytes]] = OrderedDict()
+
+    def add(self, modality: str, members: dict[str, bytes]) -> None:
+        key = (modality, _media(members))
+        self.entries[key] = dict(members)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.slots:
+            self.entries.popitem(last=False)
+
+    def holds(self, modality: str, members: dict[str, bytes]) -> bool:
+        return (modality, _media(members)) in self.entries
+
+
+_PROOFS = _Proofs(PROOF_SLOTS)
+
+
+def proven(modality: str, members: dict[str, bytes], x: torch.Tensor) -> torch.Tensor:
+    """Called by a codec's ``prepare_*`` with the eval-mode decode ``x`` of exactly ``members``: raises the
+    rule's reject if ``x`` fails it, otherwise remembers that these member objects pass."""
+    failure = tensor_failure(modality, x)
+    if failure is not None:
+        raise CodecError(failure.reason, failure.detail)
+    _PROOFS.add(modality, members)
+    return x
+
+
+def check_sample(modality: str, members: dict[str, bytes]) -> DecodeFailure | None:
+    """None when the sample's media pass the load-side decode rule, else the failure (text samples pass)."""
+    if modality == "text":
+        return None
+    if _PROOFS.holds(modality, members):
+        return None
+    from onellm_data.codecs import decode
+
+    try:
+        x = decode(modality, members, train=False)
+    except CodecError as exc:
+        return DecodeFailure(exc.reason, exc.detail)
+    except Exception as exc:  # noqa: BLE001 - a library error on one sample is that sample's reject
+        return DecodeFailure(f"undecodable {modality}", f"{type(exc).__name__}: {exc_detail(exc)}")
+    failure = tensor_failure(modality, x)
+    if failure is None:
+        _PROOFS.add(modality, members)  # views of one item share their media objects: decode them once
+    return failure
