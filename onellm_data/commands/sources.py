@@ -88,8 +88,6 @@ def download_command(
 
 
 def _print_instructions(m, root: Path) -> None:  # noqa: ANN001
-    from rich.markup import escape
-
     header = "GATED" if m.gated else "needs files you place yourself"
     lines = [f"licence: {m.licence}", f"from: {m.homepage}",
              *m.instructions.replace("<root>", str(root)).splitlines()]
@@ -98,8 +96,9 @@ def _print_instructions(m, root: Path) -> None:  # noqa: ANN001
         lines.append(f"expects: {where}" + (f" ({spec.glob}, at least {spec.min_files})" if spec.is_dir else "")
                      + ("" if spec.required else " (optional)"))
     console.print(f"\n[bold]{m.name}[/] — {header}")
-    # soft_wrap keeps commands on one line so they can be copied.
-    console.print("\n".join("  " + escape(line) for line in lines), soft_wrap=True)
+    # Printed verbatim (no markup: rich's escaping doubled a trailing backslash); soft_wrap keeps commands on
+    # one line so they can be copied.
+    console.print("\n".join("  " + line for line in lines), soft_wrap=True, markup=False, highlight=False)
 
 
 def _report(outcomes) -> None:  # noqa: ANN001
