@@ -13,11 +13,24 @@ from rich.table import Table
 from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversion
 from onellm_data.pipeline.executors import make_executor
 from onellm_data.converters import make_converter, registry
+from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE, judge, preflight
 from onellm_data.errors import CorpusError, OnellmDataError
 
 console = Console(stderr=True)
 
 Workers = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (1 = in this process).")]
+MaxRejectShare = Annotated[float, typer.Option(help="Exit 1 when a source rejects more than this share of its "
+                                                    "records (a run that writes no sample always fails).")]
+SAMPLE_MAX_REJECT_SHARE = 0.9  # the bundled samples hold about as many bad items as good ones, on purpose
+
+
+def check_outcomes(summaries: list[ConversionSummary], max_reject_share: float) -> None:
+    """Exit 1, naming the source and its top reject reasons, when a run wrote nothing or rejected too much."""
+    failed = [o for o in (judge(s, max_reject_share) for s in summaries) if not o.ok]
+    for outcome in failed:
+        console.print(f"[red]error:[/red] {outcome.source}: {outcome.problem}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _parse_options(options: list[str]) -> dict[str, str]:
@@ -101,8 +114,10 @@ def register(app: typer.Typer) -> None:
         tokenizer: Annotated[Optional[Path], typer.Option(help="SentencePiece model to count tokens into the index.")] = None,
         retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
         overwrite: Annotated[bool, typer.Option(help="Replace this source's output made with other settings.")] = False,
-        option: Annotated[list[str], typer.Option("--option", "-o", help="Converter option key=value (repeatable).")] = [],
+        option: Annotated[list[str], typer.Option("--option", "-o", help="Converter option key=value (repeatable); "
+                                                  "`onellm-data sources SOURCE` lists a converter's options.")] = [],
         name: Annotated[Optional[str], typer.Option(help="Output source name (generic converters such as jsonl).")] = None,
+        max_reject_share: MaxRejectShare = DEFAULT_MAX_REJECT_SHARE,
     ) -> None:
         """Convert one source from its official layout into shards + index (resumable: rerun to continue)."""
         settings = ShardSettings(max_count, max_bytes, partition_size, str(tokenizer) if tokenizer else None)
@@ -114,6 +129,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         print_summary(summaries)
+        check_outcomes(summaries, max_reject_share)
 
     @app.command()
     def build(
@@ -128,8 +144,13 @@ def register(app: typer.Typer) -> None:
         partition_size: Annotated[int, typer.Option(help="Records per partition.")] = 10_000,
         tokenizer: Annotated[Optional[Path], typer.Option(help="SentencePiece model to count tokens.")] = None,
         retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
+        max_reject_share: Annotated[Optional[float], typer.Option(
+            help=f"Exit 1 when a source rejects more than this share of its records (default "
+                 f"{DEFAULT_MAX_REJECT_SHARE:g}; {SAMPLE_MAX_REJECT_SHARE:g} with --sample).")] = None,
     ) -> None:
-        """Convert several sources into one corpus (with --sample: the bundled sample of every source)."""
+        """Convert several sources into one corpus (with --sample: the bundled sample of every source).
+
+        Every source name and raw folder is checked before anything is converted."""
         from onellm_data.samples import generate_sample_raw, sample_sources
 
         names = sorted(sample_sources()) if sources == "all" else [s for s in sources.split(",") if s]
@@ -139,6 +160,11 @@ def register(app: typer.Typer) -> None:
             except FileExistsError as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from exc
+        problems = preflight([(n, raw_root / n) for n in names])
+        for problem in problems:
+            console.print(f"[red]error:[/red] {problem}")
+        if problems:
+            raise typer.Exit(2)
         settings = ShardSettings(max_count, 1 << 30, partition_size, str(tokenizer) if tokenizer else None)
         try:
             summaries = convert_sources([(n, raw_root / n) for n in names], out, settings, workers, executor,
@@ -147,6 +173,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         print_summary(summaries)
+        share = max_reject_share if max_reject_share is not None else (
+            SAMPLE_MAX_REJECT_SHARE if sample else DEFAULT_MAX_REJECT_SHARE)
+        check_outcomes(summaries, share)
 
     @app.command()
     def verify(

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from onellm_data.commands.corpus import Workers, console, convert_sources, print_summary
+from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE
+from onellm_data.commands.corpus import MaxRejectShare, Workers, check_outcomes, console, convert_sources, print_summary
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
         retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
         overwrite: Annotated[bool, typer.Option(help="Replace an import made with other settings.")] = False,
         name: Annotated[str, typer.Option(help="Source name of the imported samples.")] = "onellm_release",
+        max_reject_share: MaxRejectShare = DEFAULT_MAX_REJECT_SHARE,
     ) -> None:
         """Import OneLLM's released instruction files (every modality) into a corpus (resumable: rerun to continue)."""
         from onellm_data.pipeline import ShardSettings
@@ -43,3 +45,4 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         print_summary(summaries)
+        check_outcomes(summaries, max_reject_share)

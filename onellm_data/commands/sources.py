@@ -12,6 +12,25 @@ from rich.table import Table
 console = Console(stderr=True)
 
 Root = Annotated[Path, typer.Option("--root", help="Folder holding one raw folder per source.")]
+LAYOUT_PATH = "(what the converter reads)"  # the report row of the converter's own layout check
+
+
+def readiness(root: Path, name: str, corpus: Path | None = None) -> tuple[str, str]:
+    """``(status, detail)`` of a source from its converter's declared layout: ``converted`` (committed partitions
+    in ``corpus``), ``ready`` (everything the converter reads is there, archives or not), ``partial`` or
+    ``missing``. The same declaration ``build`` checks before converting, so the two never disagree."""
+    from onellm_data.converters import registry
+    from onellm_data.converters._layout import check_layout
+
+    if corpus is not None and any((corpus / "index" / "parts" / name).glob("*.commit.json")):
+        return "converted", f"in {corpus}"
+    converter = registry().get(name)
+    if converter is None:
+        return "missing", "no converter"
+    check = check_layout(root / name, converter.layout)
+    if check.ok:
+        return "ready", ", ".join(str(p.relative_to(root / name)) or "." for _, p in check.present)
+    return ("partial" if check.present else "missing"), check.message()
 
 
 def _fmt_count(manifest) -> str:  # noqa: ANN001
@@ -21,17 +40,24 @@ def _fmt_count(manifest) -> str:  # noqa: ANN001
     return ("~" if e.approximate else "") + f"{e.total:,}"
 
 
-def sources_command(root: Root = Path("raw")) -> None:
-    """List every source: modality, stage, expected items, licence, access and local status under --root."""
-    from onellm_data.download.state import local_status
+def sources_command(
+    name: Annotated[Optional[str], typer.Argument(help="A source: show its converter's layout and options.")] = None,
+    root: Root = Path("raw"),
+    corpus: Annotated[Path, typer.Option(help="Corpus whose converted sources show as converted.")] = Path("corpus"),
+) -> None:
+    """List every source: modality, stage, expected items, licence, access and local status under --root
+    (from what its converter reads); with NAME, that converter's raw layout and ``-o`` options."""
     from onellm_data.manifests import load_manifests
 
+    if name is not None:
+        _describe(name, root)
+        return
     table = Table(title=f"sources (local status under {root})")
     for col in ("source", "modality", "stage", "expected items", "licence", "access", "local"):
         table.add_column(col, justify="right" if col == "expected items" else "left", no_wrap=col != "licence")
-    colours = {"missing": "red", "partial": "yellow", "complete": "cyan", "verified": "green"}
+    colours = {"missing": "red", "partial": "yellow", "ready": "green", "converted": "cyan"}
     for name, m in sorted(load_manifests().items()):
-        status = local_status(root, m).status
+        status, _ = readiness(root, name, corpus)
         licence = m.licence if len(m.licence) <= 48 else m.licence[:47] + "…"
         table.add_row(name, ",".join(m.modalities), ",".join(m.stages), _fmt_count(m), licence, m.access,
                       f"[{colours[status]}]{status}[/]")
@@ -39,6 +65,26 @@ def sources_command(root: Root = Path("raw")) -> None:
     if not out.is_terminal:
         out = Console(width=200)  # a pipe or file gets whole rows, not an 80-column squeeze
     out.print(table)
+
+
+def _describe(name: str, root: Path) -> None:
+    """A converter's modalities, the raw layout it reads (with what is present under ``root``) and its options."""
+    from onellm_data.converters import registry
+    from onellm_data.converters._layout import check_layout
+    from onellm_data.converters._options import COMMON
+
+    converter = registry().get(name)
+    if converter is None:
+        raise typer.BadParameter(f"unknown source {name!r}; known converters: {', '.join(sorted(registry()))}")
+    out = Console(width=200) if not Console().is_terminal else Console()
+    check = check_layout(root / name, converter.layout)
+    out.print(f"[bold]{name}[/]: {', '.join(converter.modalities)}; raw folder {root / name}")
+    for need in converter.layout:
+        mark = "[green]present[/]" if any(n is need for n, _ in check.present) else "[red]missing[/]"
+        out.print(f"  needs {need.describe()}  {mark}", soft_wrap=True)
+    out.print("options (-o key=value):")
+    for option in (*converter.declared_options, *COMMON):
+        out.print(f"  {option.describe()}", soft_wrap=True, markup=False)
 
 
 def download_command(
@@ -68,7 +114,7 @@ def download_command(
     outcomes = []
     if check:
         for m in chosen:
-            checked = check_source(m, root)
+            checked = _with_layout(m.name, check_source(m, root), root)
             if m.instructions and any(o.status == "missing" for o in checked):
                 _print_instructions(m, root)
             outcomes.extend(checked)
@@ -85,6 +131,19 @@ def download_command(
     _report(outcomes)
     if any(not o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+def _with_layout(name: str, checked: list, root: Path) -> list:  # noqa: ANN001
+    """The manifest's file checks judged by what the converter reads: when its declared layout is present
+    (extracted data without the archives, or files the user placed), absent archives are not a failure."""
+    from onellm_data.download.fetch import Outcome
+
+    status, detail = readiness(root, name)
+    if status != "ready":
+        return [*checked, Outcome(name, LAYOUT_PATH, "missing", detail)]
+    relaxed = [Outcome(o.source, o.path, "skipped", f"not needed: the converter's data is present ({o.message})")
+               if o.status in ("missing", "unverified") else o for o in checked]
+    return [*relaxed, Outcome(name, LAYOUT_PATH, "verified", f"ready to convert: {detail}")]
 
 
 def _print_instructions(m, root: Path) -> None:  # noqa: ANN001

@@ -62,12 +62,16 @@ def _check_settings(corpus: Path, converter: Converter, settings: ShardSettings,
         found = json.loads(path.read_text())
         if found == wanted:
             return
-        if not overwrite:
+        # A run that failed before committing anything (a wrong annotation file, a bad option) holds nothing
+        # to protect: the corrected rerun just takes its place.
+        committed = any(path.parent.glob("*.commit.json"))
+        if committed and not overwrite:
             raise CorpusError(
                 f"{corpus} already holds source {converter.source!r} converted with other settings "
                 f"({path}); rerun with --overwrite to replace it"
             )
-        remove_source(corpus, converter.source)
+        if committed:
+            remove_source(corpus, converter.source)
     write_bytes_atomic(path, json.dumps(wanted, sort_keys=True, indent=1).encode())
 
 

@@ -35,7 +35,39 @@ def test_download_gated_prints_instructions_then_check_verifies(tmp_path: Path) 
     listing = runner.invoke(app, ["sources", "--root", str(tmp_path)])
     row = next(line for line in listing.output.splitlines() if line.split("│")[1:2] == [" nsd_fmri "] or
                " nsd_fmri " in line and "nsd_fmri_align" not in line)
-    assert "verified" in row
+    assert "ready" in row
+
+
+def test_check_accepts_extracted_data_without_the_archives(tmp_path: Path) -> None:
+    """What counts is what the converter reads: COCO without its zips, WebVid videos in data/2M_val/."""
+    coco = tmp_path / "coco_captions"
+    (coco / "annotations").mkdir(parents=True)
+    (coco / "annotations" / "captions_train2017.json").write_text('{"images": [], "annotations": []}')
+    (coco / "train2017").mkdir()
+    (coco / "train2017" / "000000000001.jpg").write_bytes(b"jpg")
+    webvid = tmp_path / "webvid"
+    (webvid / "data" / "2M_val").mkdir(parents=True)
+    (webvid / "results_2M_val.csv").write_text("videoid,name,page_idx,page_dir,duration,contentUrl\n")
+    (webvid / "data" / "2M_val" / "1.mp4").write_bytes(b"mp4")
+    runner = CliRunner()
+    for name in ("coco_captions", "webvid"):
+        result = runner.invoke(app, ["download", name, "--root", str(tmp_path), "--check"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "ready to convert" in result.output
+    (webvid / "data" / "2M_val" / "1.mp4").unlink()  # no video anywhere the converter looks: not ready
+    result = runner.invoke(app, ["download", "webvid", "--root", str(tmp_path), "--check"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "missing downloaded videos" in result.output
+
+
+def test_converted_sources_are_not_missing(tmp_path: Path) -> None:
+    parts = tmp_path / "corpus" / "index" / "parts" / "cap3d"
+    parts.mkdir(parents=True)
+    (parts / "000000.commit.json").write_text("{}")
+    result = CliRunner().invoke(app, ["sources", "--root", str(tmp_path / "raw"), "--corpus", str(tmp_path / "corpus")],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│ cap3d "))
+    assert "converted" in row and "missing" not in row
 
 
 def test_download_unknown_source_is_a_usage_error(tmp_path: Path) -> None:
