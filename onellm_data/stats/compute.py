@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from onellm_data.index import index_dir
 from onellm_data.errors import CorpusError
+from onellm_data.stats.quality import quality_section
 from onellm_data.stats.summary import _num, pair_counts, share_true, summarize, value_counts
 
 SCHEMA_VERSION = 1
@@ -136,9 +137,14 @@ def _conversations(samples: pa.Table, mod_codes: np.ndarray, modalities: list[st
             "by_modality": by_modality}
 
 
+REJECT_EXAMPLES = 3
+
+
 def _rejects(corpus: Path, items_by_source: dict[str, int]) -> dict[str, Any]:
-    table = _read(corpus, "rejects", ["source", "reason"], [])
+    table = _read(corpus, "rejects", ["source", "source_id", "reason"], [])
     df = table.to_pandas()
+    if "source_id" not in df:
+        df["source_id"] = None
     by_reason = (df.groupby(["source", "reason"], sort=True).size().reset_index(name="count")
                  if len(df) else df.assign(count=0))
     per_source = df.groupby("source").size().to_dict() if len(df) else {}
@@ -147,7 +153,18 @@ def _rejects(corpus: Path, items_by_source: dict[str, int]) -> dict[str, Any]:
         n = int(per_source.get(source, 0))
         seen = n + items_by_source.get(source, 0)
         by_source.append({"source": source, "count": n, "rate": _num(n / seen) if seen else None})
-    return {"total": int(len(df)), "by_source": by_source,
+    # One row per reason, most frequent first: which sources, and a few ids to look at (source:id).
+    reasons = []
+    for reason, g in (df.sort_values(["source", "source_id"], kind="stable").groupby("reason", sort=True)
+                      if len(df) else ()):
+        examples = [f"{r.source}:{r.source_id}" for r in g.drop_duplicates("source").head(REJECT_EXAMPLES).itertuples()]
+        if len(examples) < REJECT_EXAMPLES:  # fewer sources than examples: more ids of the same ones
+            rest = [f"{r.source}:{r.source_id}" for r in g.itertuples()]
+            examples += [e for e in rest if e not in examples][:REJECT_EXAMPLES - len(examples)]
+        reasons.append({"reason": str(reason), "count": int(len(g)), "sources": sorted(set(g["source"])),
+                        "examples": examples})
+    reasons.sort(key=lambda r: (-r["count"], r["reason"]))
+    return {"total": int(len(df)), "by_source": by_source, "reasons": reasons,
             "by_reason": [{"source": r.source, "reason": r.reason, "count": int(r.count)}
                           for r in by_reason.sort_values(["source", "count"], ascending=[True, False]).itertuples()]}
 
@@ -235,6 +252,7 @@ def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bo
         "rejects": rejects,
         "mix": None,
         "deep": None,
+        "quality": quality_section(corpus),
         "notes": notes,
     }
     del samples  # the mix and the deep check read their own columns

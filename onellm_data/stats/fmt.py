@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -19,7 +20,7 @@ def human_bytes(n: float | None) -> str:
 
 
 def num(x: Any, digits: int = 2) -> str:
-    """Thousands separators for ints, a few significant decimals for floats, a dash for missing."""
+    """Thousands separators for ints, a few decimals for floats (trailing zeros dropped), a dash for missing."""
     if x is None:
         return "–"
     if isinstance(x, bool):
@@ -29,14 +30,24 @@ def num(x: Any, digits: int = 2) -> str:
     if isinstance(x, float):
         if x.is_integer() and abs(x) < 1e15:
             return f"{int(x):,}"
-        return f"{x:,.{digits}f}" if abs(x) >= 1 else f"{x:.{digits + 2}g}"
+        text = f"{x:,.{digits}f}" if abs(x) >= 1 else f"{x:.{digits + 2}g}"
+        return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
     return str(x)
 
 
 def pct(x: float | None) -> str:
+    """A share as a percentage people read: 1 decimal from 1%, two significant digits below (never an exponent),
+    "<0.0001%" for what rounds to nothing."""
     if x is None:
         return "–"
-    return f"{100 * x:.2g}%" if 0 < abs(x) < 0.001 else f"{100 * x:.1f}%"
+    p = 100 * x
+    if p == 0:
+        return "0%"
+    if abs(p) < 0.0001:
+        return "<0.0001%"
+    if abs(p) < 1:  # two significant digits, fixed point, at most 4 decimals: 0.45%, 0.0076%
+        return f"{p:.{min(4, max(2, 1 - math.floor(math.log10(abs(p)))))}f}%"
+    return f"{p:.1f}%"
 
 
 def field_label(field: str) -> str:

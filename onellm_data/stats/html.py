@@ -7,22 +7,29 @@ from typing import Any
 
 from onellm_data.stats import svg
 from onellm_data.stats.fmt import field_label, human_bytes, num, pct
+from onellm_data.stats.glance import GLANCE_HEADER, glance_rows
+
+INTEGER_FIELDS = frozenset({"width", "height", "num_points", "num_frames", "fmri_reps", "fmri_voxels", "channels",
+                            "sample_rate"})
 
 CSS = """
 body{font-family:sans-serif;margin:24px;color:#222;background:#fff;max-width:1180px}
-h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:28px}
+h1{font-size:22px}h3{font-size:15px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:28px}
 .grid{display:flex;flex-wrap:wrap;gap:16px}.grid svg{border:1px solid #eee;background:#fcfcfc}
-table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
-th{background:#f3f3f3}.note{color:#8a5a00}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px;max-width:100%}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:right;overflow-wrap:anywhere}
+th:first-child,td:first-child{text-align:left}.text{text-align:left}
+th{background:#f3f3f3;overflow-wrap:normal}.note{color:#8a5a00}
 """
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table(header: list[str], rows: list[list[str]], text_columns: tuple[int, ...] = ()) -> str:
+    """A table; ``text_columns`` (indices) are left-aligned prose (lists of names, examples)."""
     if not rows:
         return "<p><em>none</em></p>"
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    head = "".join(f'<th{" class=text" if i in text_columns else ""}>{escape(h)}</th>' for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f'<td{" class=text" if i in text_columns else ""}>{escape(str(c))}</td>'
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -51,11 +58,11 @@ def _overview(stats: dict[str, Any]) -> list[str]:
     out = ["<h2>Samples, bytes and shards</h2>", _grid(figures)]
     out.append(_table(["modality", "items", "bytes", "shards", "on disk", "sources"],
                       [[m["modality"], num(m["items"]), human_bytes(m["bytes"]), num(m["shards"]),
-                        human_bytes(m["shard_bytes"]), ", ".join(m["sources"])] for m in mods]))
+                        human_bytes(m["shard_bytes"]), ", ".join(m["sources"])] for m in mods], text_columns=(5,)))
     out.append(_table(["source", "modalities", "items", "bytes", "shards", "expected", "coverage", "answer tokens"],
                       [[s["source"], ", ".join(s["modalities"]), num(s["items"]), human_bytes(s["bytes"]),
                         num(s["shards"]), num(s["expected_items"]), pct(s["coverage"]), num(s["answer_tokens"])]
-                       for s in stats["sources"]]))
+                       for s in stats["sources"]], text_columns=(1,)))
     return out
 
 
@@ -74,10 +81,10 @@ def _conversations(stats: dict[str, Any]) -> list[str]:
                                                                                   else "chars")))
     boxes = [(m, f[unit]["box"], svg.colour(m)) for m, f in conv["by_modality"].items() if f[unit]["count"]]
     if boxes:
-        figures.append(svg.box_plot(f"{field_label(unit)} by modality", boxes, field_label(unit)))
+        figures.append(svg.box_plot(f"{field_label(unit)} by modality", boxes, field_label(unit), integer=True))
     turns = [(m, f["turns"]["box"], svg.colour(m)) for m, f in conv["by_modality"].items() if f["turns"]["count"]]
     if turns:
-        figures.append(svg.box_plot("Turns by modality", turns, "turns"))
+        figures.append(svg.box_plot("Turns by modality", turns, "turns", integer=True))
     rows = [[m, field_label(name), num(f[name]["count"]), num(f[name].get("p50")), num(f[name].get("mean")),
              num(f[name].get("p95")), num(f[name].get("max"))]
             for m, f in conv["by_modality"].items() for name in ("turns", "text_chars", "text_tokens", "answer_tokens")
@@ -97,12 +104,14 @@ def _media(stats: dict[str, Any]) -> list[str]:
             s = m["fields"].get(field)
             if s and s["count"] and len(s["histogram"]["counts"]) > 1:
                 figures.append(svg.histogram(f"{modality}: {field_label(field)}", s["histogram"],
-                                             svg.colour(modality), field_label(field)))
+                                             svg.colour(modality), field_label(field),
+                                             integer=field in INTEGER_FIELDS))
     for field in ("width", "height", "duration"):
         boxes = [(modality, m["fields"][field]["box"], svg.colour(modality)) for modality, m in media.items()
                  if field in m["fields"] and m["fields"][field]["count"]]
         if boxes:
-            figures.append(svg.box_plot(f"{field_label(field)} by modality", boxes, field_label(field)))
+            figures.append(svg.box_plot(f"{field_label(field)} by modality", boxes, field_label(field),
+                                        integer=field in INTEGER_FIELDS))
     out.append(_grid(figures))
     for modality, m in media.items():
         out.append(f"<h3>{escape(modality)} ({num(m['items'])} samples)</h3>")
@@ -120,14 +129,15 @@ def _media(stats: dict[str, Any]) -> list[str]:
 def _rejects(stats: dict[str, Any]) -> list[str]:
     r = stats["rejects"]
     out = [f"<h2>Rejects ({num(r['total'])})</h2>"]
-    if r["total"]:
-        reasons: dict[str, int] = {}
-        for x in r["by_reason"]:
-            reasons[x["reason"]] = reasons.get(x["reason"], 0) + x["count"]
-        out.append(_grid([svg.bar_chart("Rejects by reason", [(k, v, svg.colour("", i)) for i, (k, v) in
-                                                              enumerate(sorted(reasons.items(), key=lambda kv: -kv[1]))])]))
-    out.append(_table(["source", "reason", "count"], [[x["source"], x["reason"], num(x["count"])]
-                                                      for x in r["by_reason"]]))
+    reasons = r.get("reasons", [])
+    if reasons:
+        out.append(_grid([svg.bar_chart("Rejects by reason", [(x["reason"], x["count"], svg.colour("", i))
+                                                              for i, x in enumerate(reasons)], width=640)]))
+    out.append(_table(["reason", "count", "sources", "examples (source:id)"],
+                      [[x["reason"], num(x["count"]), f"{len(x['sources'])}: {', '.join(x['sources'])}",
+                        ", ".join(x["examples"])] for x in reasons], text_columns=(2, 3)))
+    rates = [x for x in r["by_source"] if x["count"]]
+    out.append(_table(["source", "rejects", "rate"], [[x["source"], num(x["count"]), pct(x["rate"])] for x in rates]))
     return out
 
 
@@ -140,14 +150,44 @@ def _mix(stats: dict[str, Any]) -> list[str]:
         out.append(f'<p class="note">{escape(mix["error"])}</p>')
     rows = mix["rows"]
     if rows:
-        labels = [f"{x['source']}" for x in rows]
+        labels = [f"{x['source']} ({x['modality']})" for x in rows]  # a source may feed several modalities
         out.append(_grid([svg.grouped_bars("Requested vs realised share", labels, [
             ("requested", [x["requested_share"] for x in rows], "#bab0ac"),
             ("samples", [x["sample_share"] for x in rows], "#4e79a7"),
-            ("tokens", [x["token_share"] for x in rows], "#f28e2b")], fmt=pct)]))
+            ("tokens", [x["token_share"] for x in rows], "#f28e2b")], fmt=pct, width=640)]))
         out.append(_table(["source", "modality", "requested", "samples", "tokens", "epochs"],
                           [[x["source"], x["modality"], pct(x["requested_share"]), pct(x["sample_share"]),
                             pct(x["token_share"]), num(x["epochs"])] for x in rows]))
+    return out
+
+
+def quality_html(stats: dict[str, Any]) -> list[str]:
+    q = stats.get("quality")
+    if not q:
+        return []
+    out = ["<h2>Data quality</h2>"]
+    d = q["dedup"]
+    if d is not None:
+        out.append(f"<h3>Duplicates across sources</h3><p>{num(d['groups'])} groups ({num(d['exact_groups'])} of "
+                   f"identical media), {num(d['samples'])} samples in them, {num(d['excluded'])} on the exclude list "
+                   "(quality/dedup_exclude.txt).</p>")
+        out.append(_table(["source", "in a group", "excluded"],
+                          [[x["source"], num(x["grouped"]), num(x["excluded"])] for x in d["by_source"]]))
+    c = q["contamination"]
+    if c is not None:
+        methods = ("id", "exact", "near", "caption", "question")
+        out.append(f"<h3>Evaluation contamination</h3><p>{num(c['samples_flagged'])} training samples overlap "
+                   f"the evaluation sets (near: within {c['max_distance']} bits; list: "
+                   "quality/contamination_exclude.txt).</p>")
+        out.append(_table(["eval set", "modality", "items", "found in training", *methods],
+                          [[e["eval_set"], e["modality"], num(e["items"]), num(e["items_found"]),
+                            *(num(e["by_method"][m]) for m in methods)] for e in c["eval_sets"]]))
+        out.append(_table(["source", "eval set", "samples", "of source", *methods, "examples"],
+                          [[p["source"], p["eval_set"], num(p["samples"]), num(p["source_samples"]),
+                            *(num(p["by_method"][m]) for m in methods),
+                            "; ".join(f"{e['key']} ↔ {e['eval_item']} ({', '.join(e['methods'])})"
+                                      for e in p["examples"])] for p in c["pairs"]], text_columns=(9,)))
+        out += [f'<p class="note">{escape(n)}</p>' for n in c["notes"]]
     return out
 
 
@@ -156,8 +196,10 @@ def render_html(stats: dict[str, Any]) -> str:
     head = (f"<p>{num(t['items'])} samples, {human_bytes(t['bytes'])} of members in {num(t['shards'])} shards "
             f"({human_bytes(t['shard_bytes'])} on disk), {t['sources']} sources, {t['modalities']} modalities, "
             f"{num(t['rejects'])} rejects.</p>")
-    parts = [f"<h1>Corpus statistics: {escape(stats['corpus'])}</h1>", head, *_overview(stats),
-             *_conversations(stats), *_media(stats), *_rejects(stats), *_mix(stats)]
+    glance = (["<h2>Media at a glance</h2>", _table(GLANCE_HEADER, glance_rows(stats), text_columns=(2, 3, 4, 5, 6))]
+              if stats["media"] else [])
+    parts = [f"<h1>Corpus statistics: {escape(stats['corpus'])}</h1>", head, *glance, *_overview(stats),
+             *_conversations(stats), *_media(stats), *_rejects(stats), *_mix(stats), *quality_html(stats)]
     deep = stats["deep"]
     if deep is not None:
         parts.append(f"<h2>Deep check</h2><p>{num(deep['shards_checked'])} shards, {num(deep['samples_checked'])} "

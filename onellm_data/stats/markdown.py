@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from onellm_data.stats.fmt import field_label, human_bytes, num, pct
+from onellm_data.stats.glance import GLANCE_HEADER, glance_rows
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -27,6 +28,31 @@ def _dist_rows(fields: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 
 DIST_HEADER = ["field", "recorded", "min", "median", "mean", "p95", "max"]
+METHODS = ("id", "exact", "near", "caption", "question")
+
+
+def _quality(q: dict[str, Any] | None) -> list[str]:
+    if not q:
+        return []
+    out = ["## Data quality", ""]
+    d = q["dedup"]
+    if d is not None:
+        out += [f"Duplicates across sources: {num(d['groups'])} groups ({num(d['exact_groups'])} of identical "
+                f"media), {num(d['samples'])} samples in them, {num(d['excluded'])} on the exclude list "
+                "(`quality/dedup_exclude.txt`).", ""]
+        out += _table(["source", "in a group", "excluded"],
+                      [[x["source"], num(x["grouped"]), num(x["excluded"])] for x in d["by_source"]])
+    c = q["contamination"]
+    if c is not None:
+        out += [f"Evaluation contamination: {num(c['samples_flagged'])} training samples overlap the evaluation "
+                f"sets (`quality/contamination.md`, `quality/contamination_exclude.txt`).", ""]
+        out += _table(["eval set", "modality", "items", "found in training", *METHODS],
+                      [[e["eval_set"], e["modality"], num(e["items"]), num(e["items_found"]),
+                        *(num(e["by_method"][m]) for m in METHODS)] for e in c["eval_sets"]])
+        out += _table(["source", "eval set", "samples", "of source", *METHODS],
+                      [[p["source"], p["eval_set"], num(p["samples"]), num(p["source_samples"]),
+                        *(num(p["by_method"][m]) for m in METHODS)] for p in c["pairs"]])
+    return out
 
 
 def render_markdown(stats: dict[str, Any]) -> str:
@@ -37,6 +63,8 @@ def render_markdown(stats: dict[str, Any]) -> str:
            f"{num(t['rejects'])} rejects." + (f" Tokens: {num(t['text_tokens'])} in all turns, "
                                                f"{num(t['answer_tokens'])} in answers." if t["text_tokens"] is not None
                                                else ""), ""]
+    if stats["media"]:
+        out += ["## Media at a glance", ""] + _table(GLANCE_HEADER, glance_rows(stats))
     out += ["## By modality", ""]
     out += _table(["modality", "items", "bytes", "shards", "sources"],
                   [[m["modality"], num(m["items"]), human_bytes(m["bytes"]), num(m["shards"]), ", ".join(m["sources"])]
@@ -74,7 +102,9 @@ def render_markdown(stats: dict[str, Any]) -> str:
     out += ["## Rejects", ""]
     out += _table(["source", "rejects", "rate"], [[x["source"], num(x["count"]), pct(x["rate"])]
                                                   for x in r["by_source"] if x["count"]])
-    out += _table(["source", "reason", "count"], [[x["source"], x["reason"], num(x["count"])] for x in r["by_reason"]])
+    out += _table(["reason", "count", "sources", "examples (source:id)"],
+                  [[x["reason"], num(x["count"]), f"{len(x['sources'])}: {', '.join(x['sources'])}",
+                    ", ".join(f"`{e}`" for e in x["examples"])] for x in r.get("reasons", [])])
     mix = stats["mix"]
     if mix is not None:
         out += [f"## Mix of recipe `{mix['recipe']}` ({num(mix['num_batches'])} global batches)", ""]
@@ -91,6 +121,7 @@ def render_markdown(stats: dict[str, Any]) -> str:
         if deep["problems"]:
             out += _table(["shard", "problem", "detail"], [[p["shard"], p["kind"], p["detail"]]
                                                            for p in deep["problems"]])
+    out += _quality(stats.get("quality"))
     if stats["notes"]:
         out += ["## Notes", ""] + [f"- {n}" for n in stats["notes"]] + [""]
     return "\n".join(out)

@@ -137,7 +137,13 @@ STATS_SCHEMA: dict[str, Any] = {
                                          "Rejects of one source."), "one row per source"),
                  "by_reason": _list(_obj({"source": {"type": "string"}, "reason": {"type": "string"},
                                           "count": _count("records")}, "Rejects of one (source, reason)."),
-                                    "by source, most frequent reason first")},
+                                    "by source, most frequent reason first"),
+                 "reasons": _list(_obj({"reason": {"type": "string"}, "count": _count("records"),
+                                        "sources": _list({"type": "string"}, "sources with this reason"),
+                                        "examples": _list({"type": "string"}, "up to 3 'source:source_id' to "
+                                                          "look at, from different sources first")},
+                                       "Rejects of one reason over all sources."),
+                                  "one row per reason, most frequent first")},
                 "Records rejected at conversion (index/rejects.parquet)."),
             "mix": _nullable(_obj(
                         {"recipe": {"type": "string"}, "num_batches": _count("global batches simulated"),
@@ -163,6 +169,21 @@ STATS_SCHEMA: dict[str, Any] = {
                                                   "detail": {"type": "string"}}, "One problem."),
                                             "the first 20 problems")},
                          "With --deep: every shard's member names and sizes checked against the index.")),
+            "quality": _nullable(_obj(
+                {"dedup": _nullable(_obj(
+                    {"groups": _count("duplicate groups"), "exact_groups": _count("groups of identical media"),
+                     "samples": _count("samples in a group"), "excluded": _count("samples on the exclude list"),
+                     "by_source": _list(_obj({"source": {"type": "string"}, "grouped": _count("samples in a group"),
+                                              "excluded": _count("samples excluded")}, "One source."), "")},
+                    "From quality/duplicates.parquet (`onellm-data dedup`).")),
+                 "contamination": _nullable(_obj(
+                     {"samples_flagged": _count("training samples overlapping an eval set"),
+                      "max_distance": _count("near-duplicate threshold in bits"),
+                      "eval_sets": _list({"type": "object"}, "per eval set: items, items_found, by_method"),
+                      "pairs": _list({"type": "object"}, "per (source, eval set): samples, by_method, examples"),
+                      "notes": _list({"type": "string"}, "")},
+                     "From quality/contamination.json (`onellm-data contamination`)."))},
+                "Data quality results written under CORPUS/quality/ by the dedup and contamination commands.")),
             "notes": _list({"type": "string"}, "what could not be computed, and why"),
         },
         "Figures computed from a corpus' Parquet index (index/samples, shards, rejects) by `onellm-data stats`; "

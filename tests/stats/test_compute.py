@@ -110,6 +110,17 @@ def test_sizes_shards_rejects_and_coverage(built) -> None:
                                                "malformed annotation row")})
     assert by_reason == expected
     assert stats["rejects"]["total"] == sum(expected.values())
+    # Grouped by reason over all sources: counts, sources, up to 3 examples from different sources first.
+    reasons = {r["reason"]: r for r in stats["rejects"]["reasons"]}
+    for reason in {r for _, r in expected}:
+        assert reasons[reason]["count"] == sum(n for (_, r), n in expected.items() if r == reason)
+        assert reasons[reason]["sources"] == sorted({s for s, r in expected if r == reason})
+        assert 1 <= len(reasons[reason]["examples"]) <= 3
+    corrupt = reasons["corrupt media"]
+    assert len({e.split(":")[0] for e in corrupt["examples"]}) == min(3, len(corrupt["sources"]))
+    assert all(e.split(":", 1)[1].startswith("bad") for e in corrupt["examples"])
+    assert [r["count"] for r in stats["rejects"]["reasons"]] == sorted((r["count"] for r in reasons.values()),
+                                                                       reverse=True)
     jsonl = next(r for r in stats["rejects"]["by_source"] if r["source"] == "jsonl")
     assert jsonl["rate"] == pytest.approx(4 / 19, abs=1e-6)
     mods = {m["modality"]: m for m in stats["modalities"]}
