@@ -6,7 +6,6 @@ MindEye's betas are z-scored per session upstream, which a per-trial codec canno
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ import numpy as np
 import torch
 
 from onellm_data.codecs._detail import exc_detail
+from onellm_data.codecs._npy import npy_bytes, read_npy
+from onellm_data.codecs.check import proven
 from onellm_data.errors import CodecError
 
 VOXELS = 15724
@@ -60,10 +61,7 @@ def _read(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None) ->
             vol = _load_nifti(path)
             arr = np.moveaxis(vol, -1, 0) if vol.ndim == 4 else vol  # NIfTI keeps trials on the last axis
         else:
-            try:
-                arr = np.load(path, allow_pickle=False)
-            except (ValueError, OSError, EOFError) as exc:
-                raise CodecError("undecodable fmri array", exc_detail(exc)) from exc
+            arr = read_npy(path.read_bytes(), "fmri")
     if arr.ndim >= 3:
         if mask is None:
             raise CodecError("fMRI volume needs an ROI mask", f"shape {arr.shape}")
@@ -73,6 +71,24 @@ def _read(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None) ->
     return arr
 
 
+def _as_float16(arr: np.ndarray) -> np.ndarray:
+    """The voxels as the stored float16, every value finite there (checked on the bits for float16 input: an
+    exponent of all ones is inf or NaN; other input is checked before and after the cast)."""
+    if arr.dtype.kind not in "biuf":
+        raise CodecError("fMRI array is not numeric", f"dtype {arr.dtype}")
+    if arr.dtype == np.float16:
+        if ((arr.view(np.uint16) & 0x7C00) == 0x7C00).any():
+            raise CodecError("fMRI has non-finite values")
+        return arr
+    values = arr.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise CodecError("fMRI has non-finite values")
+    top = float(np.abs(values).max()) if values.size else 0.0
+    if top > FLOAT16_MAX:
+        raise CodecError("fMRI values overflow float16", f"max |x| {top:.3g}")
+    return values.astype(np.float16)
+
+
 def prepare_fmri(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | None = None
                  ) -> tuple[dict[str, bytes], dict[str, Any]]:
     arr = _read(src, mask)
@@ -80,19 +96,12 @@ def prepare_fmri(src: Path | str | np.ndarray, mask: Path | str | np.ndarray | N
         raise CodecError("fMRI must have 15724 nsdgeneral voxels", f"shape {arr.shape}")
     if arr.shape[0] < 1:
         raise CodecError("fMRI has no repetitions")
-    values = arr.astype(np.float32)
-    if not np.isfinite(values).all():
-        raise CodecError("fMRI has non-finite values")
-    if np.abs(values).max() > FLOAT16_MAX:
-        raise CodecError("fMRI values overflow float16", f"max |x| {np.abs(values).max():.3g}")
-    buf = io.BytesIO()
-    np.save(buf, values.astype(np.float16), allow_pickle=False)
-    return {"npy": buf.getvalue()}, {"fmri_reps": int(arr.shape[0]), "fmri_voxels": int(arr.shape[1])}
+    members = {"npy": npy_bytes(_as_float16(arr))}
+    proven("fmri", members, decode_fmri(members["npy"]))  # the conversion check (codecs/check.py)
+    return members, {"fmri_reps": int(arr.shape[0]), "fmri_voxels": int(arr.shape[1])}
 
 
 def decode_fmri(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-    from onellm_data.codecs.point import read_npy
-
     arr = read_npy(data, "fmri")
     if arr.ndim == 1:
         arr = arr[None]

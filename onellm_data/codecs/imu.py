@@ -20,7 +20,6 @@ float32 [6, 400] in raw units (OneLLM does not normalise IMU)."""
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,8 @@ import numpy as np
 import torch
 
 from onellm_data.codecs._detail import exc_detail
+from onellm_data.codecs._npy import npy_bytes, read_npy
+from onellm_data.codecs.check import proven
 from onellm_data.errors import CodecError
 
 RATE = 200.0
@@ -207,30 +208,31 @@ def prepare_imu_window(rec: ImuRecording, start_s: float, end_s: float) -> tuple
         raise CodecError("IMU window ends past the recording", f"{end_s:g}s of {rec.duration_s:g}s")
     n = min(WINDOW_SAMPLES, int(round((end_s - start_s) * RATE)))
     grid = start_ms + np.arange(n) * STEP_MS
-    found = int(np.searchsorted(ts, end_ms, side="left") - np.searchsorted(ts, start_ms, side="left"))
-    if found < MIN_SAMPLES:
-        raise CodecError("IMU window has fewer than 10 samples", f"{found} samples in {start_s:g}..{end_s:g}s")
+    lo, hi = np.searchsorted(ts, (start_ms, end_ms), side="left")
+    if hi - lo < MIN_SAMPLES:
+        raise CodecError("IMU window has fewer than 10 samples", f"{hi - lo} samples in {start_s:g}..{end_s:g}s")
     gap, at = _largest_gap(ts, grid[0], grid[-1])
     if gap > MAX_GAP_S * 1000.0 + 1e-6:
         raise CodecError(f"IMU window has a gap longer than {MAX_GAP_S:g} s",
                          f"{gap / 1000.0:.3f} s without samples from {at / 1000.0:.3f} s")
-    fast = rec.source_rate > RATE * (1.0 + UPSAMPLE_TOLERANCE)
-    values = _downsampled(rec, grid) if fast else _interp(rec.data, ts, grid)
+    if rec.source_rate > RATE * (1.0 + UPSAMPLE_TOLERANCE):
+        values = _downsampled(rec, grid)
+    else:  # only the samples around the window take part
+        a, b = max(int(lo) - 1, 0), min(int(hi) + 1, len(ts))
+        values = _interp(rec.data[:, a:b], ts[a:b], grid)
     out = np.zeros((6, WINDOW_SAMPLES), dtype=np.float32)  # a window under 2 s is zero-padded (imu2clip)
     with np.errstate(over="ignore"):
         out[:, :n] = values
     if not np.isfinite(out).all():
         raise CodecError("IMU window has non-finite values", "after the cast to float32")
-    buf = io.BytesIO()
-    np.save(buf, out, allow_pickle=False)
+    members = {"npy": npy_bytes(out)}
+    proven("imu", members, decode_imu(members["npy"]))  # the conversion check (codecs/check.py)
     meta = {"imu_rate": round(rec.source_rate, 3), "imu_span": round(n / RATE, 6),
             "window_start": float(start_s), "window_end": float(end_s)}
-    return {"npy": buf.getvalue()}, meta
+    return members, meta
 
 
 def decode_imu(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-    from onellm_data.codecs.point import read_npy
-
     arr = read_npy(data, "imu window")
     if arr.shape != (6, WINDOW_SAMPLES):
         raise CodecError("IMU window must be [6, 400]", f"shape {arr.shape}")

@@ -11,7 +11,6 @@ Loading applies OneLLM's ``pc_norm`` (centre on the centroid, scale into the uni
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ import numpy as np
 import torch
 
 from onellm_data.codecs._detail import exc_detail
+from onellm_data.codecs._npy import npy_bytes, read_npy
+from onellm_data.codecs.check import proven
 from onellm_data.codecs.point_fps import fps_numpy
 from onellm_data.errors import CodecError
 
@@ -161,24 +162,17 @@ def normalise_points(points: np.ndarray, num_points: int = NUM_POINTS) -> tuple[
 
 
 def to_npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
+    return npy_bytes(arr)
 
 
 def prepare_point(src: Path | np.ndarray | str, num_points: int = NUM_POINTS) -> tuple[dict[str, bytes], dict[str, Any]]:
     cloud, meta = normalise_points(load_points(src), num_points)
-    data = to_npy(cloud)
-    if not torch.isfinite(decode_point(data)).all():  # the loader's own arithmetic (pc_norm) must stay finite
+    members = {"npy": to_npy(cloud)}
+    x = decode_point(members["npy"])
+    if not torch.isfinite(x).all():  # the loader's own arithmetic (pc_norm) must stay finite
         raise CodecError("point cloud is not finite after pc_norm", "coordinates too large for float32")
-    return {"npy": data}, meta
-
-
-def read_npy(data: bytes, what: str) -> np.ndarray:
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise CodecError(f"undecodable {what} array", exc_detail(exc)) from exc
+    proven("point", members, x)  # the conversion check (codecs/check.py), done with this decode
+    return members, meta
 
 
 def pc_norm(points: torch.Tensor) -> torch.Tensor:
