@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from torch import nn
 
 from model.config import ModelConfig, preset
 from model.onellm import OneLLM
-from model.weight_files import CheckpointError, read_release, read_state_dict, safe_torch_load
+from model.weight_files import (CheckpointError, is_torchscript, read_release, read_state_dict, read_torchscript_state,
+                                safe_torch_load)
 from onellm_data.shards.atomic import atomic_path
 
 Tensor = torch.Tensor
@@ -213,23 +213,15 @@ def load_hf_llama(model: nn.Module, directory: Path | str) -> None:
 
 # --- OpenAI CLIP ----------------------------------------------------------------------------------------------
 
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        return any(n.split("/", 1)[-1].startswith("code/") for n in z.namelist())
-
-
 def read_clip_visual(path: Path | str) -> dict[str, Tensor]:
     """OpenAI CLIP weights → the vision tower's state dict (keys without ``visual.``).
 
     Accepts open_clip / OpenAI state dicts (``visual.*``, optionally under ``module.``) and OpenAI's TorchScript
-    ``ViT-L-14.pt``. The latter cannot be read without TorchScript's loader; only that trusted archive goes
-    through ``torch.jit.load``.
+    ``ViT-L-14.pt``, whose tensors are read as data (``weight_files.read_torchscript_state``: its code never runs).
     """
     path = Path(path)
-    if path.is_file() and _is_torchscript(path):
-        state = {k: v.detach() for k, v in torch.jit.load(str(path), map_location="cpu").state_dict().items()}
+    if is_torchscript(path):
+        state = read_torchscript_state(path)
     else:
         state = read_state_dict(path)
     state = {k.removeprefix("module."): v for k, v in state.items()}

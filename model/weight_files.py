@@ -3,6 +3,8 @@ layouts OneLLM-7B is found in.
 
 - ``read_state_dict``: one ``.pth`` through ``torch.load(weights_only=True)`` (memory-mapped), or one
   ``.safetensors`` file; anything that would need code to rebuild is refused with an error naming the file.
+- ``read_torchscript_state``: the tensors of a TorchScript archive (OpenAI's ``ViT-L-14.pt``) read as data:
+  its pickle is unpickled with only tensor rebuilding allowed and its TorchScript code is never compiled or run.
 - ``read_release``: OneLLM's weights as one state dict from a single file, a safetensors index
   (``*.safetensors.index.json``: ``weight_map`` key → file), a folder of safetensors files, or a folder of
   ``consolidated.*.pth`` files: pieces of one state dict (``consolidated.00-of-01.s{0..9}.pth``, as the HF
@@ -15,7 +17,10 @@ layouts OneLLM-7B is found in.
 from __future__ import annotations
 
 import json
+import pickle
 import re
+import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -192,3 +197,91 @@ def looks_like_release(path: Path | str) -> bool:
     else:
         keys = list(read_state_dict(first))
     return bool(keys) and all(k.startswith("llma.") for k in keys)
+
+
+# --- TorchScript archives, as data ----------------------------------------------------------------------------
+
+_STORAGE_DTYPES = {"FloatStorage": torch.float32, "HalfStorage": torch.float16, "BFloat16Storage": torch.bfloat16,
+                   "DoubleStorage": torch.float64, "LongStorage": torch.int64, "IntStorage": torch.int32,
+                   "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
+                   "BoolStorage": torch.bool}
+
+
+# TorchScript's pickler wraps typed lists and tags types with these; our versions only build plain values.
+_JIT_BUILDERS: dict[str, Any] = {"build_intlist": list, "build_doublelist": list, "build_boollist": list,
+                                 "build_tensorlist": list, "restore_type_tag": lambda value, _type: value}
+
+
+class _ScriptObject:
+    """A TorchScript module's attributes (submodules, parameters, flags), kept as plain data."""
+
+
+def _rebuild_tensor(storage: Tensor, offset: int, size: tuple, stride: tuple, *_: Any) -> Tensor:
+    return storage.as_strided(tuple(size), tuple(stride), offset)
+
+
+class _ArchiveUnpickler(pickle.Unpickler):
+    """Builds TorchScript objects as ``_ScriptObject`` and tensors from the archive's storages; any other global
+    (a function that could run code) is refused."""
+
+    def __init__(self, zf: zipfile.ZipFile, prefix: str, path: Path) -> None:
+        super().__init__(zf.open(f"{prefix}data.pkl"))
+        self.zf, self.prefix, self.path = zf, prefix, path
+        self.storages: dict[str, Tensor] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "__torch__" or module.startswith("__torch__."):
+            return _ScriptObject
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _rebuild_tensor
+        if (module, name) == ("collections", "OrderedDict"):
+            return OrderedDict
+        if module == "torch.jit._pickle" and name in _JIT_BUILDERS:
+            return _JIT_BUILDERS[name]
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _STORAGE_DTYPES[name]
+        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a weights archive")
+
+    def persistent_load(self, pid: Any) -> Tensor:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], torch.dtype)):
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
+        _, dtype, key, _, _ = pid
+        if key not in self.storages:
+            raw = bytearray(self.zf.read(f"{self.prefix}data/{key}"))
+            self.storages[key] = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        return self.storages[key]
+
+
+def _flatten(obj: Any, prefix: str, out: dict[str, Tensor]) -> None:
+    for name, value in vars(obj).items():
+        if isinstance(value, Tensor):
+            out[prefix + name] = value
+        elif isinstance(value, _ScriptObject):
+            _flatten(value, f"{prefix}{name}.", out)
+
+
+def is_torchscript(path: Path | str) -> bool:
+    path = Path(path)
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any(n.split("/", 1)[-1].startswith("code/") for n in z.namelist())
+
+
+def read_torchscript_state(path: Path | str) -> dict[str, Tensor]:
+    """The parameters and buffers of a TorchScript archive by their module paths (``visual.conv1.weight``)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+            if len(pkl) != 1:
+                raise CheckpointError(f"{path}: not a TorchScript archive (no single <name>/data.pkl)")
+            root = _ArchiveUnpickler(zf, pkl[0][: -len("data.pkl")], path).load()
+    except (pickle.UnpicklingError, zipfile.BadZipFile, KeyError, ValueError, TypeError, RuntimeError,
+            EOFError) as exc:
+        raise CheckpointError(f"{path}: not a weights archive that loads without running code ({exc})") from exc
+    if not isinstance(root, _ScriptObject):
+        raise CheckpointError(f"{path}: the archive's root is a {type(root).__name__}, not a module")
+    state: dict[str, Tensor] = {}
+    _flatten(root, "", state)
+    return state

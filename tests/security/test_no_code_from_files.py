@@ -131,3 +131,48 @@ def test_training_state_round_trips_without_pickle(tmp_path):
     assert back["loader"] == {"position": 16} and back["step"] == 7
     with pytest.raises(TrainStateError, match="cannot be stored without pickling"):
         save_checkpoint(tmp_path / "bad", {"x": io.BytesIO()})
+
+
+def test_torchscript_clip_archive_is_read_as_data(tmp_path):
+    """OpenAI's ViT-L-14.pt is a TorchScript archive: its tensors are read without unpickling code or running
+    TorchScript; an archive whose data.pkl calls a function is refused."""
+    import zipfile
+
+    from model.checkpoint import load_clip_visual
+    from model.config import preset
+    from model.onellm import OneLLM
+
+    holder = torch.nn.Module()
+    holder.visual = OneLLM(preset("tiny")).llma.clip.visual.eval()
+    good = tmp_path / "ViT.pt"
+    torch.jit.script(holder.visual).save(str(good))
+    target = OneLLM(preset("tiny")).llma.clip.visual
+    load_clip_visual(target, _with_visual_prefix(good, tmp_path))
+    assert torch.equal(target.conv1.weight, holder.visual.conv1.weight)
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("/data.pkl"):
+                data = pickle.dumps(_CreatesFile(marker), protocol=2)
+            dst.writestr(item, data)
+    with pytest.raises(CheckpointError, match="not allowed"):
+        load_clip_visual(OneLLM(preset("tiny")), evil)
+    assert not marker.exists()
+
+
+def _with_visual_prefix(archive: Path, tmp_path: Path) -> Path:
+    """Wrap a scripted vision tower as OpenAI's archive has it (the model's ``visual`` attribute)."""
+    class Holder(torch.nn.Module):
+        def __init__(self, visual) -> None:
+            super().__init__()
+            self.visual = visual
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.visual(x)
+
+    wrapped = tmp_path / "ViT-L-14.pt"
+    torch.jit.script(Holder(torch.jit.load(str(archive)))).save(str(wrapped))  # trusted: built by this test
+    return wrapped
