@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 
 from onellm_data.codecs._vision import crop_resize, eval_image, normalize, random_resized_crop_params, to_tensor
-from onellm_data.codecs.image import open_image, prepare_image, read_source, to_rgb
+from onellm_data.codecs.check import proven
+from onellm_data.codecs.image import open_image, prepare_image_rgb, read_source, to_rgb
 from onellm_data.errors import CodecError
 
 KINDS = ("depth", "normal")
@@ -60,6 +61,8 @@ def _wide_to_uint16(img: Image.Image) -> tuple[Image.Image, float | None]:
 
 def canonical_map(img: Image.Image, kind: str) -> tuple[Image.Image, dict[str, Any]]:
     """The map in a PNG-storable mode (``L``, ``RGB`` or 16-bit ``I;16``) and what was done to its values."""
+    if img.mode == "I;16":  # already what a 16-bit PNG holds
+        return img, {}
     if img.mode in WIDE_MODES:
         out, scale = _wide_to_uint16(img)
         return out, ({"map_scale": scale} if scale is not None else {})
@@ -73,12 +76,13 @@ def canonical_map(img: Image.Image, kind: str) -> tuple[Image.Image, dict[str, A
 def prepare_map_pair(image: Path | bytes | str, map_: Path | bytes | str, kind: str) -> tuple[dict[str, bytes], dict[str, Any]]:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    members, meta = prepare_image(image)
+    members, meta, rgb = prepare_image_rgb(image, prove=False)
     data = read_source(map_)
     m = open_image(data, f"{kind} map")
     stored, info = canonical_map(m, kind)
     keep = m.format == "PNG" and stored is m and m.mode in KEPT_PNG_MODES
-    members[f"{kind}.png"] = data if keep else _png(stored)
+    members[f"{kind}.png"] = data if keep else _png(stored)  # lossless: ``stored`` is what the PNG decodes to
+    proven(kind, members, _pair_tensor(rgb, map_as_rgb(stored)))  # the conversion check, on the decodes above
     resized = m.size != (meta["width"], meta["height"])  # resized bicubic at load time, as OneLLM
     return members, {**meta, "map_resized": resized, "map_mode": m.mode, **info}
 
@@ -97,12 +101,8 @@ def map_as_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode_map_pair(image_data: bytes, map_data: bytes, train: bool = False,
-                    generator: torch.Generator | None = None,
-                    box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
-    """[2, 3, 224, 224]; ``box`` (top, left, h, w) fixes the training crop instead of drawing it."""
-    rgb = to_rgb(open_image(image_data))
-    m = map_as_rgb(open_image(map_data, "map"))
+def _pair_tensor(rgb: Image.Image, m: Image.Image, train: bool = False, generator: torch.Generator | None = None,
+                 box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
     if m.size != rgb.size:
         m = m.resize(rgb.size, Image.BICUBIC)
     if train or box is not None:
@@ -111,3 +111,11 @@ def decode_map_pair(image_data: bytes, map_data: bytes, train: bool = False,
     else:
         pair = [eval_image(x) for x in (rgb, m)]
     return torch.stack(pair)
+
+
+def decode_map_pair(image_data: bytes, map_data: bytes, train: bool = False,
+                    generator: torch.Generator | None = None,
+                    box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """[2, 3, 224, 224]; ``box`` (top, left, h, w) fixes the training crop instead of drawing it."""
+    rgb = to_rgb(open_image(image_data))
+    return _pair_tensor(rgb, map_as_rgb(open_image(map_data, "map")), train, generator, box)

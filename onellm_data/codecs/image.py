@@ -74,6 +74,14 @@ def _is_16bit_png(data: bytes) -> bool:
 
 
 def prepare_image(src: Path | bytes | str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    members, meta, _ = prepare_image_rgb(src)
+    return members, meta
+
+
+def prepare_image_rgb(src: Path | bytes | str, prove: bool = True
+                      ) -> tuple[dict[str, bytes], dict[str, Any], Image.Image]:
+    """``prepare_image``, also giving the RGB image its stored member decodes to (depth/normal pair it with the
+    map without decoding it again, and check the pair themselves: ``prove=False``)."""
     data = read_source(src)
     img = open_image(data)
     ext = KEPT_FORMATS.get(img.format or "")
@@ -84,12 +92,13 @@ def prepare_image(src: Path | bytes | str) -> tuple[dict[str, bytes], dict[str, 
         buf = io.BytesIO()
         frame.save(buf, format="PNG")
         data, ext = buf.getvalue(), "png"
-        x = decode_image(data)  # what is stored is what gets checked
+        rgb = to_rgb(open_image(data))  # what is stored is what gets checked
     else:
-        x = eval_image(to_rgb(img))  # decode_image on these bytes, reusing the decode above
+        rgb = to_rgb(img)  # decode_image on these bytes, reusing the decode above
     members = {ext: data}
-    proven("image", members, x)  # the conversion check (codecs/check.py), done with the one decode
-    return members, {"width": img.width, "height": img.height}
+    if prove:
+        proven("image", members, eval_image(rgb))  # the conversion check (codecs/check.py), with the one decode
+    return members, {"width": img.width, "height": img.height}, rgb
 
 
 def decode_image(data: bytes, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
