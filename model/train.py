@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 
 from model import checkpoint as ckpt
 from model.checkpoint import CheckpointError, save_model
-from model.config import preset
+from model.config import ModelConfig, preset
 from model.distributed import DistInfo, init_distributed, pick_device, wrap_model
 from model.onellm import OneLLM
 from model.optim import OptimConfig
@@ -35,7 +36,8 @@ from model.weight_files import looks_like_release
 from onellm_data.errors import OnellmDataError
 from onellm_data.loader import make_loader
 from onellm_data.loader.dataset import recipe_modalities
-from onellm_data.recipes import Recipe, check_corpus, load_recipe
+from onellm_data.recipes import Recipe, RecipeError, check_corpus, load_recipe, recipe_error
+from onellm_data.typed_config import Reader
 
 MEDIA_MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
 MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
@@ -81,11 +83,28 @@ def _previous_modalities(model_file: Path) -> set[str] | None:
     return None
 
 
+def recipe_model_config(recipe: Recipe) -> ModelConfig:
+    """The recipe's preset with its overrides, each typed like its ModelConfig field; a wrong name, type or
+    value is an error naming the recipe's file, line and key."""
+    reader = Reader(recipe.path, recipe.key_lines, RecipeError)
+    hints = typing.get_type_hints(ModelConfig)
+    checked = {}
+    for name, value in recipe.model.overrides.items():
+        if name not in hints:
+            raise recipe_error(recipe, f"model.overrides.{name}", f"unknown model field (known: {', '.join(hints)})")
+        checked[name] = reader.value(hints[name], value, f"model.overrides.{name}")
+    try:
+        return preset(recipe.model.preset, **checked)
+    except ValueError as exc:
+        key = "model.preset" if "preset" in str(exc) else "model.overrides"
+        raise recipe_error(recipe, key, str(exc)) from exc
+
+
 def build_model(recipe: Recipe, corpus: Path, seed: int = 0, log: Callable[[str], None] = print
                 ) -> tuple[OneLLM, set[str]]:
     """The recipe's model with its starting weights and trainable parts; returns it and the aligned modalities."""
     torch.manual_seed(seed)  # fresh weights are part of the run's reproducibility
-    model = OneLLM(preset(recipe.model.preset, **recipe.model.overrides))
+    model = OneLLM(recipe_model_config(recipe))
     aligned: set[str] | None = set()
     if recipe.init_from is not None:
         kind, path = _init_kind(Path(recipe.init_from))

@@ -154,3 +154,19 @@ def test_one_integer_batch_size_is_the_default(tmp_path: Path) -> None:
     recipe = load_recipe(_write(tmp_path, GOOD.replace("  batch_size: {default: 2, video: 1}\n", "  batch_size: 3\n")))
     assert recipe.data.batch_size == {"default": 3} and recipe.data.batch_size_for("video") == 3
     assert recipe.data.mix[0].line == 10 and recipe.data.drop_last is False
+
+
+@pytest.mark.parametrize("overrides, key, message", [
+    ("{dimm: 64}", "model.overrides.dimm", "unknown model field"),
+    ("{dim: '64'}", "model.overrides.dim", "expected an integer"),
+    ("{upm_heads: 5}", "model.overrides", "not divisible by 5"),
+])
+def test_model_overrides_are_typed_like_the_model_config(tmp_path: Path, overrides: str, key: str,
+                                                          message: str) -> None:
+    from model.train import recipe_model_config
+
+    path = _write(tmp_path, GOOD.replace("  preset: tiny\n", f"  preset: tiny\n  overrides: {overrides}\n"))
+    with pytest.raises(RecipeError) as err:
+        recipe_model_config(load_recipe(path))
+    assert err.value.key == key and err.value.line in (3, 4) and message in str(err.value)
+    assert recipe_model_config(load_recipe(_write(tmp_path, GOOD))).dim == 64
