@@ -43,7 +43,8 @@ class InvalidField(ValueError):
 
 
 def setting(default: Any = MISSING, *, default_factory: Any = MISSING, ge: float | None = None,
-            gt: float | None = None, le: float | None = None, lt: float | None = None, choices: tuple[Any, ...] | None = None,
+            gt: float | None = None, le: float | None = None, lt: float | None = None,
+            choices: tuple[Any, ...] | None = None,
             keys: tuple[str, ...] | None = None, nonempty: bool = False) -> Any:
     """A dataclass field with checks: numeric bounds (applied to every number inside the value), allowed
     ``choices`` for every string inside it, allowed mapping ``keys``, ``nonempty`` lists or mappings."""
