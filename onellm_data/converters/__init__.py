@@ -3,6 +3,16 @@
 Every module in this package may define ``Converter`` subclasses with a class attribute ``name``; they are
 registered under that name. Converter modules keep module-level imports light (codec libraries are imported
 inside ``convert``) so discovery stays fast.
+
+A new source is one small module built from the toolkit:
+
+* ``base.Converter``: declare ``name``, ``modalities``, ``declared_options`` (``_options.Option``: type, default,
+  help; checked on construction) and ``layout`` (``_layout.Need``: what ``sources``, ``download --check`` and
+  ``build`` look for); build samples with ``self.sample(...)`` and pass every media path through
+  ``self.media(...)`` (a reject when it leaves the source's folder after symlinks);
+* ``_json_stream``: annotation files item by item (JSON with ijson, JSON lines, CSV text), a wrong shape
+  raising ``AnnotationError``; ``_turns``: conversations (roles, placeholders, OneLLM's fixed prompts);
+* ``_rejects``: the named reasons, and ``rejected(...)`` / ``malformed(...)`` for rows ``records()`` cannot use.
 """
 
 from __future__ import annotations

@@ -28,13 +28,14 @@ from onellm_data.converters._layout import Need
 from onellm_data.converters._maps import int_option, seeded_subset
 from onellm_data.converters._options import Option
 from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, NOT_UTF8, malformed, rejected
-from onellm_data.errors import RejectError
+from onellm_data.errors import AnnotationError, RejectError
 
 NARRATION_FILES = ("v2/annotations/narration.json", "annotations/narration.json", "narration.json")
 WINDOW_FILES = ("window_idx_train.json", "window_idx.json")
 IMU_DIRS = ("v2/processed_imu", "processed_imu", "v2/imu", "imu")
 WINDOW_SECONDS = 2.0  # 400 samples at 200 Hz: the length OneLLM's IMU tokenizer was trained on
 MAX_TEXT = 128
+WINDOW_COLUMNS = ("window_start", "window_end", "video_uid")
 
 OPTIONS = (
     Option("narrations", "Ego4D narration.json under raw", "path"),
@@ -115,7 +116,12 @@ def _window_row(row: Any, fallback_id: str) -> dict[str, Any]:
 def _window_records(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix == ".csv":
         with open_text(path) as fh:
-            for lineno, row in enumerate(csv.DictReader(fh), 2):
+            reader = csv.DictReader(fh)
+            missing = [c for c in WINDOW_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise AnnotationError(path, f"an imu2clip window CSV with columns {', '.join(WINDOW_COLUMNS)}",
+                                      f"columns {', '.join((reader.fieldnames or [])[:8]) or 'none'}")
+            for lineno, row in enumerate(reader, 2):
                 if bad_text(row):
                     yield rejected(f"line{lineno}", NOT_UTF8, f"{path.name}:{lineno}")
                     continue

@@ -19,7 +19,7 @@ from onellm_data.converters._rejects import (
     malformed,
     rejected,
 )
-from onellm_data.errors import RejectError
+from onellm_data.errors import AnnotationError, RejectError
 
 
 def seeded_subset(total: int, size: int | None, seed: int) -> set[int] | None:
@@ -108,8 +108,8 @@ def cc3m_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]]
             try:
                 cap_col, url_col = header.index("caption"), header.index("url")
             except ValueError:
-                yield malformed("header", f"header {header}", MALFORMED_FILE)
-                return
+                raise AnnotationError(listing, "a tab-separated list with a caption<TAB>url header",
+                                      f"header {header[:8]}") from None
             for lineno, row in enumerate(reader, 2):
                 if bad_text(row):
                     yield rejected(f"line{lineno}", NOT_UTF8, f"{listing.name}:{lineno}")

@@ -32,7 +32,7 @@ from onellm_data.converters._json_stream import bad_text, open_text
 from onellm_data.converters._layout import Need
 from onellm_data.converters._options import Option
 from onellm_data.converters._rejects import MISSING_MEDIA, NOT_UTF8, UNKNOWN_ID, malformed, rejected
-from onellm_data.errors import RejectError
+from onellm_data.errors import AnnotationError, RejectError
 
 WDS_DIR = "webdataset_avg_split"
 ANNOTS = "COCO_73k_annots_curated.npy"
@@ -148,8 +148,13 @@ def nifti_records(raw: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]
     """One record per subj01 image of ``nsd_stim_info_merged.csv``, with its (session, volume) repetitions."""
     captions = Captions(raw / options.get("annots", ANNOTS))
     wanted = set(_splits(options))
-    with open_text(raw / options.get("stim_info", STIM_INFO)) as fh:
-        for lineno, row in enumerate(csv.DictReader(fh), 2):
+    path = raw / options.get("stim_info", STIM_INFO)
+    with open_text(path) as fh:
+        reader = csv.DictReader(fh)
+        if "nsdId" not in (reader.fieldnames or []):
+            raise AnnotationError(path, "NSD's nsd_stim_info_merged.csv (nsdId, shared1000, subject1_rep0..2)",
+                                  f"columns {', '.join((reader.fieldnames or [])[:8]) or 'none'}")
+        for lineno, row in enumerate(reader, 2):
             if bad_text(row):
                 yield rejected(f"line{lineno}", NOT_UTF8, f"stim info line {lineno}")
                 continue

@@ -28,7 +28,7 @@ from onellm_data.converters._layout import Need
 from onellm_data.converters._options import Option
 from onellm_data.converters._rejects import MISSING_CAPTION, MISSING_MEDIA, NOT_UTF8, OUTSIDE_ROOT, malformed, rejected
 from onellm_data.converters.base import Converter
-from onellm_data.errors import RejectError
+from onellm_data.errors import AnnotationError, RejectError
 from onellm_data.schema import Sample
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -67,7 +67,11 @@ class ImageFolderConverter(Converter):
             yield from iter_json_lines(path)
             return
         with open_text(path) as fh:
-            for lineno, row in enumerate(csv.DictReader(fh), 2):
+            reader = csv.DictReader(fh)
+            if not any(c in (reader.fieldnames or []) for c in FILE_COLUMNS):
+                raise AnnotationError(path, f"a caption list with a {'/'.join(FILE_COLUMNS)} column",
+                                      f"columns {', '.join(reader.fieldnames or []) or 'none'}")
+            for lineno, row in enumerate(reader, 2):
                 yield lineno, row, (NOT_UTF8, f"{path.name}:{lineno}") if bad_text(row) else None
 
     def records(self) -> Iterator[dict[str, Any]]:

@@ -63,7 +63,7 @@ def iter_items(path: Path) -> Iterator[tuple[int, Any, tuple[str, str] | None]]:
         for lineno, item, problem in iter_json_lines(path):
             yield lineno - 1, item, problem
         return
-    for position, item in iter_json(path):
+    for position, item in iter_json(path, expected="a released list of {image?, conversations} items"):
         yield position, item, None if item is not None else (MALFORMED_FILE, str(path))
 
 
@@ -98,7 +98,9 @@ class OnellmReleaseConverter(Converter):
     def _files(self) -> list[Path]:
         if self.raw.is_file():
             return [self.raw]
-        files = [p for p in self.raw.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file()]
+        # Dot files (e.g. the downloader's state) are not released data.
+        files = [p for p in self.raw.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file()
+                 and not p.name.startswith(".")]
         return sorted(files, key=lambda p: p.relative_to(self.raw).as_posix())
 
     def media_root(self) -> Path:
