@@ -107,7 +107,10 @@ def _join(tree: Any, tensors: Mapping[str, torch.Tensor], where: Path) -> Any:
     if _TUPLE in tree:
         return tuple(_join(v, tensors, where) for v in tree[_TUPLE])
     if _NDARRAY in tree:
-        return np.asarray(tree[_NDARRAY], dtype=np.dtype(tree["dtype"]))
+        dtype = np.dtype(tree["dtype"])
+        if dtype.kind not in "biuf":  # numbers only: an object array would be a way back to Python objects
+            raise TrainStateError(f"{where}: array of dtype {dtype} in the training state")
+        return np.asarray(tree[_NDARRAY], dtype=dtype)
     if _ITEMS in tree:
         return {k: _join(v, tensors, where) for k, v in tree[_ITEMS]}
     return {k: _join(v, tensors, where) for k, v in tree.items()}
@@ -160,7 +163,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         tree = json.loads(metadata["state"])
     except json.JSONDecodeError as exc:
         raise TrainStateError(f"{file}: training state metadata is not valid JSON ({exc})") from exc
-    payload = _join(tree, tensors, file)
+    try:
+        payload = _join(tree, tensors, file)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise TrainStateError(f"{file}: malformed training state ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict):
         raise TrainStateError(f"{file}: training state is a {type(payload).__name__}, expected a mapping")
     return payload

@@ -176,3 +176,14 @@ def _with_visual_prefix(archive: Path, tmp_path: Path) -> Path:
     wrapped = tmp_path / "ViT-L-14.pt"
     torch.jit.script(Holder(torch.jit.load(str(archive)))).save(str(wrapped))  # trusted: built by this test
     return wrapped
+
+
+@pytest.mark.parametrize("state", ['{"rng": {"__ndarray__": [1], "dtype": "|O"}}', '{"x": {"__items__": [[1]]}}',
+                                   '{"w": {"__tensor__": "missing"}}', "[1, 2]"])
+def test_crafted_training_state_metadata_is_a_clear_error(tmp_path, state):
+    from safetensors.torch import save_file
+
+    save_file({"t": torch.zeros(1)}, str(tmp_path / CHECKPOINT_NAME),
+              metadata={"format": "onellm-train-state/1", "state": state})
+    with pytest.raises(TrainStateError, match=str(tmp_path)):
+        load_checkpoint(tmp_path)
