@@ -104,7 +104,7 @@ def load_yaml(path: Path, error: type[ConfigError] = ConfigError) -> tuple[Any, 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise error(path, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}") from exc
-    lines: dict[str, int] = {}
+    lines: dict[str, int] = {"": 1}  # an empty file's errors point at its first line
     if node is not None:
         _lines(node, "", lines)
     return data, lines

@@ -170,3 +170,11 @@ def test_model_overrides_are_typed_like_the_model_config(tmp_path: Path, overrid
         recipe_model_config(load_recipe(path))
     assert err.value.key == key and err.value.line in (3, 4) and message in str(err.value)
     assert recipe_model_config(load_recipe(_write(tmp_path, GOOD))).dim == 64
+
+
+@pytest.mark.parametrize("text, key", [("", "name"), ("- a\n- b\n", ""), ("name: t\n", "model")])
+def test_even_structural_errors_have_a_line(tmp_path: Path, text: str, key: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert err.value.key == key and err.value.line == 1 and str(err.value).startswith(f"{path}:1: ")

@@ -31,7 +31,7 @@ from onellm_data.recipes import Recipe, check_corpus
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
 Decoder = Callable[..., torch.Tensor]
-_INDEX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes"]
+_INDEX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes", "stored_key", "conversation"]
 
 
 def default_decoder(modality: str, members: dict[str, bytes], *, train: bool = False,
@@ -49,6 +49,41 @@ def read_exclude(path: Path | None) -> set[str]:
 
 def build_lanes(recipe: Recipe, samples: pa.Table, exclude: set[str] = frozenset()) -> tuple[list[Lane], list[LaneSpec]]:
     """The recipe's lanes over index rows, with each lane's share of its entry's weight."""
+def recipe_modalities(recipe: Recipe, corpus: Path) -> set[str]:
+    """Media modalities the recipe's mix draws from (sources looked up in the corpus index)."""
+    table = read_table(corpus, "samples", columns=["source", "modality"])
+    found = set()
+    for entry in recipe.data.mix:
+        if entry.modality is not None:
+            found.add(entry.modality)
+        else:
+            rows = table.filter(pc.equal(table.column("source"), entry.source))
+            found.update(pc.unique(rows.column("modality")).to_pylist())
+    return {m for m in found if m in MODALITIES and m != "text"}
+
+
+def held_out_mask(recipe: Recipe, samples: pa.Table) -> np.ndarray:
+    """True for the index rows kept out of training (``data.held_out``: per source, a fixed fraction by key hash).
+
+    The hash is salted, so the split is independent of ``subset``; the conversations grouped with one stored
+    medium are hashed by its stored key and so fall on the same side (no image in both splits).
+    """
+    mask = np.zeros(samples.num_rows, dtype=bool)
+    if not recipe.data.held_out:
+        return mask
+    sources = samples.column("source").to_numpy(zero_copy_only=False)
+    keys = samples.column("key")
+    if "stored_key" in samples.column_names:
+        keys = pc.coalesce(samples.column("stored_key"), keys)
+    keys = keys.to_numpy(zero_copy_only=False)
+    for source, fraction in sorted(recipe.data.held_out.items()):
+        rows = np.flatnonzero(sources == source)
+        if not len(rows):
+            raise CorpusError(f"recipe {recipe.name}: data.held_out names {source!r}, which has no samples")
+        mask[rows[key_fraction([f"held-out/{k}" for k in keys[rows]]) < fraction]] = True
+    return mask
+
+
     mix = recipe.data.mix
     lanes: list[Lane] = []
     for i, modality, rows in lane_tables(samples, [(e.source, e.modality, e.subset) for e in mix], set(exclude)):
@@ -107,7 +142,10 @@ class MixedDataset(IterableDataset):
 
     def _skip(self, lane: Lane, row: int, exc: Exception) -> None:
         shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
-        key = str(lane.keys[row])
+        if lane.conversations is not None and lane.conversations[row]:  # one conversation per visit
+            record["conversations"] = record["more_conversations"][lane.conversations[row] - 1]["conversations"]
+        # The recipe decides the format (chat or caption), never a tag on the sample.
+        key = str(lane.keys[row] if lane.stored_keys is None else lane.stored_keys[row])
         log.warning("skipping unreadable sample %s in %s: %s", key, shard, exc)
         if self.exclude_path is not None:
             with open(self.exclude_path, "a", encoding="utf-8") as fh:  # O_APPEND: whole lines across workers

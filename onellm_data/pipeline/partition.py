@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from onellm_data.codecs.check import check_sample
+from onellm_data.converters._grouping import GROUP, convert_group
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.index import META_COLUMNS, SampleColumns, part_path, parts_dir, to_table, write_table
@@ -162,6 +163,8 @@ def _convert_record(converter: Converter, record: dict[str, Any]) -> list[Sample
         raise RejectError(record["_reject"], record.get("_detail", ""))
     out = converter.convert(record)
     return out if isinstance(out, list) else [out]
+    if GROUP in record:  # items over the same media: stored once
+        return convert_group(converter.convert, record[GROUP])
 
 
 def convert_partition(task: PartitionTask) -> PartitionResult:
@@ -188,12 +191,16 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
             try:
                 samples = _convert_record(conv, record)
             except RejectError as exc:
-                reject(source_id, exc.reason, exc.detail)
+                for item_id, reason, detail in getattr(exc, "items", None) or [(source_id, exc.reason, exc.detail)]:
+                    reject(item_id, reason, detail)
                 continue
             except Exception as exc:  # noqa: BLE001 - a library error on one input must not end the run: recorded
                 reject(source_id, f"unexpected error: {type(exc).__name__}", str(exc)[:500])
                 continue
-            for sample in samples:
+            for stored in samples:
+                sample = _first_valid_items(stored, keys, reject) if stored.more_conversations else stored
+                if sample is None:
+                    continue
                 reason = validate(sample, META_COLUMNS)
                 if reason is None and sample.source != source:
                     reason = "sample source does not match converter"
@@ -202,13 +209,15 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                 if reason is None and sample.key in keys:
                     reason = "duplicate key"
                 if reason is not None:
-                    reject(sample.source_id or source_id, reason)
+                    for item in sample.items():  # the stored sample's other conversations share its fate
+                        reject(item.source_id or source_id, reason)
                     continue
                 failure = check_sample(sample.modality, sample.media)  # the load-side decode rule, every converter
                 if failure is not None:
-                    reject(sample.source_id or source_id, failure.reason, failure.detail)
+                    for item in sample.items():
+                        reject(item.source_id or source_id, failure.reason, failure.detail)
                     continue
-                keys.add(sample.key)
+                keys.update(item.key for item in sample.items())
                 blob = sample.json_bytes()
                 lane = (sample.modality, member_signature(sample.media))
                 stream = streams.get(lane)
@@ -217,8 +226,9 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
                     stream = streams[lane] = _Stream(corpus, sample.modality, source, task.partition,
                                                      task.settings, counter)
                 shard, offset = stream.add(sample.key, {"json": blob, **sample.media})
-                tokens = _count_tokens(sp, sample) if sp is not None else None
-                rows.add(sample, shard, task.partition, offset, len(blob), tokens)
+                for number, item in enumerate(sample.items()):
+                    tokens = _count_tokens(sp, item) if sp is not None else None
+                    rows.add(item, shard, task.partition, offset, len(blob), tokens, number, sample.key)
         for stream in streams.values():
             stream.close()
     except BaseException:
@@ -252,6 +262,33 @@ def _count_tokens(sp: Any, sample: Sample) -> tuple[int, int]:
     lengths = [len(ids) for ids in sp.encode(values)]
     answer = sum(n for n, t in zip(lengths, sample.conversations) if t["from"] == "gpt")
     return sum(lengths), answer
+def _first_valid_items(stored: Sample, keys: set[str], reject: Any) -> Sample | None:
+    """A stored sample with several conversations, less the invalid ones (each rejected alone with its reason);
+    the first valid one leads. None when none is valid."""
+    valid: list[Sample] = []
+    seen = set(keys)
+    for entry in stored.more_conversations:
+        if "_reject" in entry:  # an item whose conversion failed (``convert_group``)
+            reject(entry["source_id"], entry["_reject"], entry.get("_detail", ""))
+    stored = Sample(stored.key, stored.source, stored.modality, stored.conversations, stored.source_id,
+                    stored.media, stored.meta, [e for e in stored.more_conversations if "_reject" not in e])
+    for item in stored.items():
+        reason = validate(item)  # meta types are checked on the lead sample, which shares the meta
+        if reason is None and item.key in seen:
+            reason = "duplicate key"
+        if reason is not None:
+            reject(item.source_id, reason, "")
+            continue
+        seen.add(item.key)
+        valid.append(item)
+    if not valid:
+        return None
+    lead = valid[0]
+    more = [{"key": v.key, "source_id": v.source_id, "conversations": v.conversations} for v in valid[1:]]
+    return Sample(lead.key, stored.source, stored.modality, lead.conversations, lead.source_id, stored.media,
+                  stored.meta, more)
+
+
 
 
 def read_marker(corpus: Path, source: str, partition: int) -> dict[str, Any] | None:
