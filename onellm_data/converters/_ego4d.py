@@ -27,7 +27,7 @@ from onellm_data.converters._json_stream import bad_text, iter_json, open_text
 from onellm_data.converters._layout import Need
 from onellm_data.converters._maps import int_option, seeded_subset
 from onellm_data.converters._options import Option
-from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, NOT_UTF8, malformed, rejected
+from onellm_data.converters._rejects import MALFORMED_FILE, MISSING_MEDIA, NOT_UTF8, WINDOW_OUTSIDE, malformed, rejected
 from onellm_data.errors import AnnotationError, RejectError
 
 NARRATION_FILES = ("v2/annotations/narration.json", "annotations/narration.json", "narration.json")
@@ -196,5 +196,5 @@ def imu_window(path: Path, record: dict[str, Any]) -> tuple[dict[str, bytes], di
     else:
         start, end = narration_window(record["time"], duration)
     if start >= duration:
-        raise RejectError("window outside the IMU recording", f"{start:g}s of {duration:g}s")
+        raise RejectError(WINDOW_OUTSIDE, f"{start:g}s of {duration:g}s")
     return prepare_imu_window(rec, start, end)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from onellm_data.converters._layout import Need
 from onellm_data.converters._options import Option
-from onellm_data.converters._rejects import MISSING_MEDIA, rejected
+from onellm_data.converters._rejects import MISSING_MEDIA, URL_MISMATCH, rejected
 from onellm_data.errors import RejectError
 from onellm_data.schema import PLACEHOLDERS, Sample
 
@@ -171,7 +171,7 @@ def convert_downloaded(converter: Converter, record: dict[str, Any], images: Pat
 
     data, _, info = read_downloaded(images, record["shard"], record["key"], converter.media)
     if info is not None and record.get("url") and info.get("url") not in (None, record["url"]):
-        raise RejectError("url mismatch", f"key {record['source_id']}: list has {record['url']!r}, "
+        raise RejectError(URL_MISMATCH, f"key {record['source_id']}: list has {record['url']!r}, "
                           f"download has {info.get('url')!r} (check number_sample_per_shard)")
     media, meta = prepare_image(data)
     return caption_sample(converter, record["source_id"], "image", record["caption"], media, meta)

@@ -16,6 +16,7 @@ from onellm_data.converters._rejects import (
     MISSING_CAPTION,
     MISSING_MEDIA,
     NOT_UTF8,
+    OUTSIDE_CC3M,
     malformed,
     rejected,
 )
@@ -162,7 +163,7 @@ def mirrored_map_dir(raw: Path, image_rel: str, image_dir: str, kind: str) -> tu
         image = raw / image
     parts = list(image.parts)
     if image_dir not in parts:
-        raise RejectError("image outside the cc3m directory", image_rel)
+        raise RejectError(OUTSIDE_CC3M, image_rel)
     i = len(parts) - 1 - parts[::-1].index(image_dir)
     parts[i] = f"{image_dir}_{kind}"
     return image, Path(*parts)

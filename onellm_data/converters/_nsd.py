@@ -31,7 +31,15 @@ import numpy as np
 from onellm_data.converters._json_stream import bad_text, open_text
 from onellm_data.converters._layout import Need
 from onellm_data.converters._options import Option
-from onellm_data.converters._rejects import MISSING_MEDIA, NOT_UTF8, UNKNOWN_ID, malformed, rejected
+from onellm_data.converters._rejects import (
+    EMPTY_CAPTION,
+    MISSING_MEDIA,
+    NOT_UTF8,
+    UNDECODABLE_FMRI,
+    UNKNOWN_ID,
+    malformed,
+    rejected,
+)
 from onellm_data.errors import AnnotationError, RejectError
 
 WDS_DIR = "webdataset_avg_split"
@@ -221,7 +229,7 @@ def fmri_members(raw: Path, options: dict[str, Any], record: dict[str, Any],
         try:
             arr = np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
-            raise RejectError("undecodable fmri array", str(exc)[:200]) from exc
+            raise RejectError(UNDECODABLE_FMRI, str(exc)[:200]) from exc
         return prepare_fmri(arr)
     return prepare_fmri(_nifti_voxels(raw, options, record["trials"], media), raw / options.get("mask", MASK))
 
@@ -230,7 +238,7 @@ def caption_choices(record: dict[str, Any], options: dict[str, Any]) -> list[tup
     """``(source_id, caption)`` pairs: the first caption (default) or, with ``captions=all``, one per caption."""
     captions = record["captions"]
     if not captions:
-        raise RejectError("empty caption", f"coco73k {record['coco73k']}")
+        raise RejectError(EMPTY_CAPTION, f"coco73k {record['coco73k']}")
     if options.get("captions", "first") == "all":
         return [(f"{record['source_id']}-c{i}", c) for i, c in enumerate(captions)]
     return [(record["source_id"], captions[0])]

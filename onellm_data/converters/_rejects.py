@@ -19,6 +19,10 @@ UNKNOWN_ID = "unknown id reference"
 UNKNOWN_MODALITY = "unknown modality"
 MISSING_CAPTION = "missing caption"
 EMPTY_CAPTION = "empty caption"
+UNDECODABLE_FMRI = "undecodable fmri array"
+OUTSIDE_CC3M = "image outside the cc3m directory"
+URL_MISMATCH = "url mismatch"
+WINDOW_OUTSIDE = "window outside the IMU recording"
 DETAIL_CHARS = 200
 
 
