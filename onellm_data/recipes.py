@@ -76,6 +76,8 @@ class DataSpec:
     max_failures: int = setting(100, ge=1)  # consecutive unreadable samples before the run stops
     exclude_file: Path | None = None  # keys never loaded; skipped keys are appended to it
     exclude: tuple[Path, ...] = ()  # exclude lists (one key per line: dedup, contamination); never loaded
+    # per-modality bounds on index columns, e.g. {image: {min_side: 224}, all: {max_answer_tokens: 1024}}
+    filters: dict[str, dict[str, float]] = setting(default_factory=dict, keys=("all", *MODALITIES))
 
     def __post_init__(self) -> None:
         if "default" not in self.batch_size:

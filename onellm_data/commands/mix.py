@@ -41,3 +41,19 @@ def register(app: typer.Typer) -> None:
             table.add_row(row.source, row.modality, f"{row.requested_share:.1%}", f"{row.sample_share:.1%}",
                           f"{row.token_share:.1%}", f"{row.epochs:.3g}")
         console.print(table)
+        _print_kept_out(spec, read_table(root, "samples"))
+
+
+def _print_kept_out(spec, samples) -> None:
+    """What the recipe's filters and exclude lists remove, per source (samples and answer tokens)."""
+    from onellm_data.quality.exclude import kept_out_report
+
+    rows = kept_out_report(spec, samples)
+    if not rows:
+        return
+    table = Table(title="kept out of training (data.filters, data.exclude)")
+    for col in ("source", "by", "samples", "answer tokens"):
+        table.add_column(col, justify="left" if col in ("source", "by") else "right")
+    for r in rows:
+        table.add_row(r["source"], r["filter"], f"{r['samples']:,} of {r['of']:,}", f"{r['answer_tokens']:,}")
+    console.print(table)

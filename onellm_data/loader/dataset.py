@@ -114,7 +114,10 @@ class MixedDataset(IterableDataset):
         self.decoder = decoder or default_decoder
         self.exclude_path = recipe.data.exclude_file
         samples = read_table(self.corpus, "samples", columns=_INDEX_COLUMNS)
-        self.lanes, self.specs = build_lanes(recipe, samples, read_exclude(self.exclude_path))
+        from onellm_data.quality.exclude import recipe_exclude  # data.exclude lists and data.filters bounds
+
+        excluded = read_exclude(self.exclude_path) | recipe_exclude(recipe, self.corpus)
+        self.lanes, self.specs = build_lanes(recipe, samples, excluded)
         self.start = ScheduleState(cursors=[0] * len(self.lanes))
         self._fresh_schedule()  # validates the lane specs now, not in a worker
 

@@ -23,8 +23,11 @@ def realised_mix(recipe: Recipe, samples_df: pd.DataFrame, num_batches: int = 10
     needed = ["key", "source", "modality", "shard", "tar_offset", "member_bytes"]
     table = pa.Table.from_pandas(samples_df[needed], preserve_index=False)
     from onellm_data.quality.exclude import recipe_exclude
+    from onellm_data.quality.filters import COLUMNS as FILTER_COLUMNS
 
-    lanes, specs = build_lanes(recipe, table, recipe_exclude(recipe))  # the recipe's exclude lists, as the loader
+    # Kept out exactly as the loader does: the recipe's exclude lists and what its filters remove.
+    judged = pa.Table.from_pandas(samples_df[[c for c in FILTER_COLUMNS if c in samples_df]], preserve_index=False)
+    lanes, specs = build_lanes(recipe, table, recipe_exclude(recipe, samples=judged))
     schedule = Schedule(specs, recipe.data.sampling, world_size, seed, recipe.data.drop_last)
     drawn = [0] * len(lanes)
     done = 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -69,25 +70,44 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _digests(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A nullable fixed-size binary column as a uint8 [n, width] array (zeros where null) and its validity."""
+    arr = column.combine_chunks()
+    width = arr.type.byte_width
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    data = np.frombuffer(arr.buffers()[1], np.uint8)[arr.offset * width:(arr.offset + len(arr)) * width]
+    return data.reshape(len(arr), width), valid
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    arr = pc.dictionary_encode(column.combine_chunks()) if not pa.types.is_dictionary(column.type) \
+        else column.combine_chunks()
+    return arr.indices.to_numpy(zero_copy_only=False), arr.dictionary.to_pylist()
+
+
 def find_duplicates(table: pa.Table | pd.DataFrame, max_distance: int = DEFAULT_MAX_DISTANCE,
                     prefer: tuple[str, ...] = ()) -> DedupResult:
     """Groups and exclusions from a hashes table (columns key, source, source_id, modality, task, exact, near,
-    conversation; rows without media are ignored)."""
-    df = hashes_frame(table) if isinstance(table, pa.Table) else table
-    n = len(df)
+    conversation; rows without media are ignored). The grouping reads the columns as numpy arrays; only the
+    grouped rows become a DataFrame."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    n = table.num_rows
+    digests, has_exact = _digests(table.column("exact"))
+    near_col = table.column("near").combine_chunks()
+    has_near = near_col.is_valid().to_numpy(zero_copy_only=False)
+    near_all = pc.fill_null(near_col, 0).to_numpy().astype(np.uint64)
+    mod_codes, _ = _codes(table.column("modality"))
     group = np.full(n, -1, np.int64)
     exact_group = np.full(n, -1, np.int64)
     offset = exact_offset = 0
-    has_exact = df["exact"].notna().to_numpy()
-    for modality in sorted(df.loc[has_exact, "modality"].unique()):
-        rows = np.flatnonzero(has_exact & (df["modality"] == modality).to_numpy())
-        digests = np.frombuffer(b"".join(df["exact"].iloc[rows]), np.uint8).reshape(len(rows), -1)
-        ex = exact_groups(digests)
+    for code in np.unique(mod_codes[has_exact]):
+        rows = np.flatnonzero(has_exact & (mod_codes == code))
+        ex = exact_groups(digests[rows])
         labelings = [ex.group]
-        near = df["near"].iloc[rows]
-        with_near = near.notna().to_numpy()
+        with_near = has_near[rows]
         if with_near.any():
-            ng = near_groups(near[with_near].to_numpy(np.uint64), max_distance)
+            ng = near_groups(near_all[rows[with_near]], max_distance)
             full = np.full(len(rows), -1, np.int64)
             full[with_near] = ng.group
             labelings.append(full)
@@ -97,7 +117,10 @@ def find_duplicates(table: pa.Table | pd.DataFrame, max_distance: int = DEFAULT_
         offset += int(g.max(initial=-1)) + 1
         exact_offset += ex.count
     grouped = np.flatnonzero(group >= 0)
-    m = df.iloc[grouped][["key", "source", "source_id", "modality", "task", "exact", "near", "conversation"]].copy()
+    m = hashes_frame(table.select(["key", "source", "source_id", "modality", "task", "exact", "near",
+                                   "conversation"]).take(pa.array(grouped)))
+    for column in ("source", "modality", "task"):
+        m[column] = m[column].astype(str)
     m["group"] = group[grouped]
     m["exact_group"] = exact_group[grouped]
     rank_of = {s: i for i, s in enumerate(prefer)}

@@ -94,6 +94,13 @@ def hash_shard(path: Path) -> list[dict[str, Any]]:
             if fp is not None:
                 row["exact"], row["near"] = fp.exact, fp.near
         rows.append(row)
+        # Further conversations stored over the same media are index rows of their own: same fingerprint.
+        for more in record.get("more_conversations") or ():
+            rows.append({**row, "key": more["key"], "source_id": str(more["source_id"]),
+                         "conversation": conversation_hash(more["conversations"]),
+                         "answers": _texts(more["conversations"], "gpt"),
+                         "questions": _texts(more["conversations"], "human"),
+                         "ids": sample_id_tokens(record["source"], str(more["source_id"]), meta)})
     return rows
 
 

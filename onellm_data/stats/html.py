@@ -158,6 +158,11 @@ def _mix(stats: dict[str, Any]) -> list[str]:
         out.append(_table(["source", "modality", "requested", "samples", "tokens", "epochs"],
                           [[x["source"], x["modality"], pct(x["requested_share"]), pct(x["sample_share"]),
                             pct(x["token_share"]), num(x["epochs"])] for x in rows]))
+    if mix.get("kept_out"):
+        out.append("<h3>Kept out by the recipe's filters and exclude lists</h3>")
+        out.append(_table(["source", "by", "samples", "of", "answer tokens"],
+                          [[k["source"], k["filter"], num(k["samples"]), num(k["of"]), num(k["answer_tokens"])]
+                           for k in mix["kept_out"]], text_columns=(1,)))
     return out
 
 

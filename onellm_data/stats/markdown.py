@@ -113,6 +113,11 @@ def render_markdown(stats: dict[str, Any]) -> str:
         out += _table(["source", "modality", "requested", "samples", "tokens", "epochs"],
                       [[x["source"], x["modality"], pct(x["requested_share"]), pct(x["sample_share"]),
                         pct(x["token_share"]), num(x["epochs"])] for x in mix["rows"]])
+        if mix.get("kept_out"):
+            out += ["Kept out by the recipe's filters and exclude lists:", ""]
+            out += _table(["source", "by", "samples", "of", "answer tokens"],
+                          [[k["source"], k["filter"], num(k["samples"]), num(k["of"]), num(k["answer_tokens"])]
+                           for k in mix["kept_out"]])
     deep = stats["deep"]
     if deep is not None:
         out += ["## Deep check (tars opened)", "",

@@ -7,13 +7,14 @@ from typing import Any
 
 from onellm_data.stats.summary import _num
 
-MIX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes", "answer_tokens", "answer_chars"]
+MIX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes", "answer_tokens", "answer_chars",
+               "text_tokens", "width", "height", "duration", "num_points", "sample_rate"]  # + what filters read
 
 
 def recipe_mix(corpus: Path, recipe_path: Path, num_batches: int, notes: list[str]) -> dict[str, Any]:
     """Rows per (source, modality) and totals per modality; an ``error`` instead when the mix cannot be run."""
     out: dict[str, Any] = {"recipe": str(recipe_path), "num_batches": num_batches, "rows": [], "by_modality": [],
-                           "error": None}
+                           "kept_out": [], "error": None}
     try:
         from onellm_data.loader.mix import realised_mix  # the loader part; optional for the stats report
         from onellm_data.recipes import load_recipe
@@ -26,8 +27,11 @@ def recipe_mix(corpus: Path, recipe_path: Path, num_batches: int, notes: list[st
 
         recipe = load_recipe(recipe_path)
         out["recipe"] = recipe.name
-        samples = read_table(corpus, "samples", columns=MIX_COLUMNS).to_pandas()
-        df = realised_mix(recipe, samples, num_batches=num_batches)
+        from onellm_data.quality.exclude import kept_out_report
+
+        table = read_table(corpus, "samples", columns=MIX_COLUMNS)
+        df = realised_mix(recipe, table.to_pandas(), num_batches=num_batches)
+        out["kept_out"] = kept_out_report(recipe, table)
     except Exception as exc:  # noqa: BLE001 - a bad recipe must not lose the rest of the report
         out["error"] = f"mix not computed: {type(exc).__name__}: {exc}"
         notes.append(out["error"])

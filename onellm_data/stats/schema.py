@@ -159,6 +159,13 @@ STATS_SCHEMA: dict[str, Any] = {
                                                     "sample_share": {"type": "number"},
                                                     "token_share": {"type": "number"}}, "Shares of a modality."),
                                               "per modality"),
+                         "kept_out": _list(_obj({"source": {"type": "string"},
+                                                 "filter": {"type": "string", "description": "a data.filters bound "
+                                                            "('image.min_side 224'), 'exclude lists', or '(all)'"},
+                                                 "samples": _count("samples removed"), "of": _count("source samples"),
+                                                 "answer_tokens": _count("answer tokens removed")},
+                                                "What one filter removes from one source."),
+                                           "the recipe's filters and exclude lists, per source"),
                          "error": {"type": ["string", "null"], "description": "why the mix could not be computed"}},
                         "With --recipe: requested vs realised mix (the loader's schedule run over the index).")),
             "deep": _nullable(_obj(

@@ -66,10 +66,27 @@ def _caption(sample_id: str, modality: str, member: tuple[str, str], answer: str
             "conversations": _turns("Provide a one-sentence caption.", answer, f"<{modality}>")}
 
 
+def _measured(path: Path, modality: str) -> dict:
+    """The media metadata a jsonl line carries (the jsonl converter takes it from ``meta``), measured here."""
+    if modality == "image":
+        with Image.open(path) as im:
+            return {"width": im.width, "height": im.height}
+    if modality == "audio":
+        info = sf.info(str(path))
+        return {"duration": round(info.frames / info.samplerate, 4), "sample_rate": info.samplerate,
+                "channels": info.channels}
+    if modality == "point":
+        return {"num_points": int(np.load(path).shape[0])}
+    return {}
+
+
 def _write(raw: Path, files: dict[str, bytes], lines: list[dict]) -> Path:
     for rel, data in files.items():
         (raw / rel).parent.mkdir(parents=True, exist_ok=True)
         (raw / rel).write_bytes(data)
+    for line in lines:
+        rel = next(iter(line["media"].values()))
+        line["meta"] = {**line.get("meta", {}), **_measured(raw / rel, line["modality"])}
     (raw / "samples.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     return raw
 
