@@ -56,6 +56,12 @@ SAMPLES_SCHEMA = pa.schema(
         ("shard", pa.string()),
         ("partition", pa.int32()),
         ("tar_offset", pa.int64()),
+        # A stored sample can hold several items over the same media (one image, all its captions): each item is
+        # a row; ``stored_key`` is the tar member stem, ``conversation`` which of the record's conversations
+        # (0: ``conversations``, i: ``more_conversations[i - 1]``). ``bytes`` counts the storage on conversation
+        # 0 only, so its sum is the disk used.
+        ("stored_key", pa.string()),
+        ("conversation", pa.int16()),
         ("members", pa.list_(pa.string())),
         ("member_bytes", pa.list_(pa.int64())),
         ("bytes", pa.int64()),
@@ -109,7 +115,9 @@ class SampleColumns:
         return len(self.columns["key"])
 
     def add(self, sample: Sample, shard: str, partition: int, tar_offset: int, json_size: int,
-            token_counts: tuple[int, int] | None = None) -> None:
+            token_counts: tuple[int, int] | None = None, conversation: int = 0, stored_key: str | None = None
+            ) -> None:
+        """One row; for conversation ``i > 0`` of a stored sample, ``sample`` is its view (``Sample.items()``)."""
         c = self.columns
         media = sample.media
         names = sorted(media)
@@ -127,11 +135,13 @@ class SampleColumns:
         c["shard"].append(shard)
         c["partition"].append(partition)
         c["tar_offset"].append(tar_offset)
+        c["stored_key"].append(stored_key or sample.key)
+        c["conversation"].append(conversation)
         self._member_names.append("json")
         self._member_names.extend(names)
         self._member_sizes.extend(sizes)
         self._member_offsets.append(len(self._member_sizes))
-        c["bytes"].append(sum(sizes))
+        c["bytes"].append(sum(sizes) if conversation == 0 else 0)
         c["turns"].append(len(sample.conversations))
         c["text_chars"].append(text_chars)
         c["answer_chars"].append(answer_chars)

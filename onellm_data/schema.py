@@ -83,10 +83,13 @@ class Sample:
     source_id: str
     media: dict[str, bytes] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Further items over the same media, stored once: ``{"key", "source_id", "conversations"}`` each. Every one
+    # is an index row of its own (the loader visits the stored sample once per conversation).
+    more_conversations: list[dict[str, Any]] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         """The ``.json`` member: everything but the media bytes."""
-        return {
+        record = {
             "key": self.key,
             "source": self.source,
             "modality": self.modality,
@@ -95,6 +98,14 @@ class Sample:
             "members": sorted(self.media),
             "meta": self.meta,
         }
+        if self.more_conversations:  # absent otherwise: single-item records keep their bytes
+            record["more_conversations"] = self.more_conversations
+        return record
+
+    def items(self) -> list["Sample"]:
+        """One view per conversation (the first is this sample itself), sharing media and meta."""
+        return [self, *(Sample(m["key"], self.source, self.modality, m["conversations"], m["source_id"],
+                               self.media, self.meta) for m in self.more_conversations)]
 
     def json_bytes(self) -> bytes:
         """Canonical JSON (sorted keys, compact) so identical samples give identical bytes."""
@@ -110,6 +121,7 @@ class Sample:
             source_id=record["source_id"],
             media=media,
             meta=record.get("meta", {}),
+            more_conversations=record.get("more_conversations", []),
         )
 
 

@@ -106,12 +106,17 @@ def _check_spans(rel: str, members: list[tuple[str, int, int]], expected: list[d
 def verify(corpus: Path | str, workers: int = 4, progress: Progress | None = None) -> VerifyReport:
     """Check every shard against the index; see the module docstring for the kinds of problem."""
     corpus = Path(corpus)
-    tables = read_tables(corpus, {"shards": None, "samples": ["key", "shard", "tar_offset", "members", "member_bytes"]})
+    columns = ["key", "stored_key", "conversation", "shard", "tar_offset", "members", "member_bytes"]
+    tables = read_tables(corpus, {"shards": None, "samples": columns})
     shards = tables["shards"].to_pylist()
     samples = tables["samples"].to_pylist()
     by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    further = []
     for s in samples:
-        by_shard[s["shard"]].append(s)
+        if s["conversation"]:  # a further conversation of a stored sample: it points at that sample's members
+            further.append(s)
+        else:
+            by_shard[s["shard"]].append(s)
     report = VerifyReport(shards_checked=len(shards), samples_checked=len(samples))
     jobs = [(row, by_shard.get(row["shard"], [])) for row in shards]
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -119,6 +124,11 @@ def verify(corpus: Path | str, workers: int = 4, progress: Progress | None = Non
             report.problems.extend(problems)
             if progress is not None:
                 progress.advance(records=len(rows), samples=len(rows), rejects=len(problems))
+    stored = {(s["shard"], s["tar_offset"], s["key"]) for rows in by_shard.values() for s in rows}
+    for s in further:
+        if (s["shard"], s["tar_offset"], s["stored_key"]) not in stored:
+            report.problems.append(("inconsistent", s["shard"], f"sample {s['key']}: conversation {s['conversation']} "
+                                    f"of {s['stored_key']!r}, which is not stored at offset {s['tar_offset']}"))
     indexed = {row["shard"] for row in shards}
     for rel in sorted(_on_disk_shards(corpus) - indexed):
         report.problems.append(("extra", rel, _extra_detail(corpus, rel)))
@@ -214,7 +224,8 @@ def _rebuild_partition(corpus: Path, source: str, partition: int, listed: list[d
         except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
             raise CorpusError(f"cannot rebuild the index from {path}: {exc}") from exc
         for sample, offset, json_size in items:
-            rows.add(sample, rel, partition, offset, json_size)
+            for number, item in enumerate(sample.items()):
+                rows.add(item, rel, partition, offset, json_size, conversation=number, stored_key=sample.key)
         shards.append({"shard": rel, "source": source, "modality": path.parts[-3], "partition": partition,
                        "count": len(items), "bytes": path.stat().st_size, "sha256": digest})
     write_table(rows.table(), part_path(corpus, source, partition, "samples"))

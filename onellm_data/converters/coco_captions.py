@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from onellm_data.converters._grouping import group_records
 from onellm_data.converters._annotations import find_media, id_string, media_relpath
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
@@ -41,6 +42,10 @@ class CocoCaptionsConverter(Converter):
     layout = (Need("COCO caption annotations", (DEFAULT_JSON,)), Need("COCO train2017 images", ("train2017/",)))
 
     def records(self) -> Iterator[dict[str, Any]]:
+        # An image is stored once with all its captions (one index row and one loader visit per caption).
+        return group_records(self._caption_records(), lambda record: record["file_name"])
+
+    def _caption_records(self) -> Iterator[dict[str, Any]]:
         path = self.raw / self.options.get("json", DEFAULT_JSON)
         # Two streamed passes: the image table (118K small entries) first, then the captions.
         files: dict[str, str] = {}

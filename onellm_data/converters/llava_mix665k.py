@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from onellm_data.converters._grouping import group_records
 from onellm_data.converters._annotations import RepeatedIds, content_digest, find_media, id_string, media_relpath
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
@@ -54,6 +55,10 @@ class LlavaMix665kConverter(Converter):
         return self.raw / self.options.get("images", "")
 
     def records(self) -> Iterator[dict[str, Any]]:
+        # An image several items ask about is stored once with all their conversations (a row and a visit each).
+        return group_records(self._items(), lambda record: record["image"] if record["modality"] == "image" else None)
+
+    def _items(self) -> Iterator[dict[str, Any]]:
         path = self.raw / self.options.get("json", DEFAULT_JSON)
         keep = set(str(self.options.get("modalities", "image,text")).split(","))
         ids = RepeatedIds()

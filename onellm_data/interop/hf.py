@@ -68,6 +68,9 @@ def hf_features(corpus: Path | str, modality: str | None = None, source: str | N
     meta = datasets.Features.from_arrow_schema(pa.schema([("meta", _meta_type(table))]))["meta"]
     record = {"conversations": List(turn), "key": Value("string"), "members": List(Value("string")),
               "meta": meta, "modality": Value("string"), "source": Value("string"), "source_id": Value("string")}
+    if pc.max(table.column("conversation")).as_py():  # stored samples holding several items
+        record["more_conversations"] = List({"conversations": List(turn), "key": Value("string"),
+                                             "source_id": Value("string")})
     columns: dict[str, Any] = {"json": record}
     for name in members:
         ext = name.rsplit(".", 1)[-1]
@@ -84,3 +87,19 @@ def hf_features(corpus: Path | str, modality: str | None = None, source: str | N
     columns["__key__"] = Value("string")
     columns["__url__"] = Value("string")
     return Features(columns)
+
+
+def one_row_per_conversation(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """``ds.map(one_row_per_conversation, batched=True)``: a stored sample holding several items (one image with
+    all its captions) becomes one row per item, as the index counts them; the media column is shared."""
+    out: dict[str, list[Any]] = {name: [] for name in batch}
+    for i, record in enumerate(batch["json"]):
+        more = record.get("more_conversations") or []
+        for item in [None, *more]:
+            for name in batch:
+                out[name].append(batch[name][i])
+            if item is not None:
+                out["json"][-1] = {**record, "key": item["key"], "source_id": item["source_id"],
+                                   "conversations": item["conversations"], "more_conversations": []}
+                out["__key__"][-1] = item["key"]
+    return out

@@ -82,7 +82,9 @@ class ModelInputs:
                 generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
             media = decode(record["modality"], members, train=self.train, generator=generator)
         return {"__key__": sample["__key__"], "modality": record["modality"], "media": media,
-                "conversations": record["conversations"], "source": record["source"]}
+                "conversations": record["conversations"], "source": record["source"],
+                # further items stored with the same media (one image, all its captions): train on each
+                "more_conversations": [m["conversations"] for m in record.get("more_conversations", [])]}
 
 
 to_model_inputs = ModelInputs()

@@ -38,6 +38,8 @@ class Lane:
     spans: np.ndarray  # bytes of each sample's members (headers + padded data)
     keys: np.ndarray  # object array of keys
     sources: np.ndarray  # object array of source names
+    stored_keys: np.ndarray | None = None  # tar member stem of each row (None: the keys themselves)
+    conversations: np.ndarray | None = None  # which conversation of the stored record each row is (None: all 0)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -79,7 +81,19 @@ def build_lane(name: str, entry: int, modality: str, table: pa.Table) -> Lane:
         spans=sample_spans(table.column("member_bytes")),
         keys=table.column("key").to_numpy(zero_copy_only=False),
         sources=table.column("source").to_numpy(zero_copy_only=False),
+        **_stored_columns(table),
     )
+
+
+def _stored_columns(table: pa.Table) -> dict[str, np.ndarray]:
+    """Rows that are further conversations of a stored sample name its tar key and their conversation number."""
+    if "conversation" not in table.column_names:
+        return {}
+    numbers = pc.fill_null(table.column("conversation"), 0).to_numpy().astype(np.int16)
+    if not numbers.any():
+        return {}
+    stored = pc.coalesce(table.column("stored_key"), table.column("key")).to_numpy(zero_copy_only=False)
+    return {"stored_keys": stored, "conversations": numbers}
 
 
 class LaneOrder:

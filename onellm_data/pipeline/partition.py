@@ -161,10 +161,10 @@ class _Stream:
 def _convert_record(converter: Converter, record: dict[str, Any]) -> list[Sample]:
     if "_reject" in record:
         raise RejectError(record["_reject"], record.get("_detail", ""))
-    out = converter.convert(record)
-    return out if isinstance(out, list) else [out]
     if GROUP in record:  # items over the same media: stored once
         return convert_group(converter.convert, record[GROUP])
+    out = converter.convert(record)
+    return out if isinstance(out, list) else [out]
 
 
 def convert_partition(task: PartitionTask) -> PartitionResult:
@@ -257,21 +257,16 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
     return result
 
 
-def _count_tokens(sp: Any, sample: Sample) -> tuple[int, int]:
-    values = [t["value"] for t in sample.conversations]
-    lengths = [len(ids) for ids in sp.encode(values)]
-    answer = sum(n for n, t in zip(lengths, sample.conversations) if t["from"] == "gpt")
-    return sum(lengths), answer
 def _first_valid_items(stored: Sample, keys: set[str], reject: Any) -> Sample | None:
     """A stored sample with several conversations, less the invalid ones (each rejected alone with its reason);
     the first valid one leads. None when none is valid."""
-    valid: list[Sample] = []
-    seen = set(keys)
     for entry in stored.more_conversations:
         if "_reject" in entry:  # an item whose conversion failed (``convert_group``)
             reject(entry["source_id"], entry["_reject"], entry.get("_detail", ""))
     stored = Sample(stored.key, stored.source, stored.modality, stored.conversations, stored.source_id,
                     stored.media, stored.meta, [e for e in stored.more_conversations if "_reject" not in e])
+    valid: list[Sample] = []
+    seen = set(keys)
     for item in stored.items():
         reason = validate(item)  # meta types are checked on the lead sample, which shares the meta
         if reason is None and item.key in seen:
@@ -289,6 +284,11 @@ def _first_valid_items(stored: Sample, keys: set[str], reject: Any) -> Sample | 
                   stored.meta, more)
 
 
+def _count_tokens(sp: Any, sample: Sample) -> tuple[int, int]:
+    values = [t["value"] for t in sample.conversations]
+    lengths = [len(ids) for ids in sp.encode(values)]
+    answer = sum(n for n, t in zip(lengths, sample.conversations) if t["from"] == "gpt")
+    return sum(lengths), answer
 
 
 def read_marker(corpus: Path, source: str, partition: int) -> dict[str, Any] | None:

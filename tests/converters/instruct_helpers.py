@@ -45,6 +45,8 @@ def read_samples(corpus: Path) -> dict[str, tuple[dict[str, Any], dict[str, byte
     for group in members.values():
         record = json.loads(group.pop("json"))
         out[record["source_id"]] = (record, group)
+        for item in record.get("more_conversations", []):  # further items stored with the same media
+            out[item["source_id"]] = ({**record, **item}, group)
     return out
 
 

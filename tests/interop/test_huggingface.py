@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from onellm_data.interop.hf import hf_features, shard_files
+from onellm_data.interop.hf import hf_features, one_row_per_conversation, shard_files
 
 MODALITIES = ["image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text"]
 
@@ -25,8 +25,15 @@ def _index(corpus):
 
 
 def _assert_every_member_present(ds, index):
-    assert len(ds) == len(index)
-    assert sorted(ds["__key__"]) == sorted(index["key"])
+    """One HF row per stored sample; expanded, one per index row (item)."""
+    assert len(ds) == index["stored_key"].nunique()
+    expanded = ds.map(one_row_per_conversation, batched=True, batch_size=7)
+    assert len(expanded) == len(index)
+    assert sorted(expanded["__key__"]) == sorted(index["key"])
+    # Each item gets its own conversation, not a copy of the stored sample's first one.
+    answers = {row["__key__"]: row["json"]["conversations"][-1]["value"] for row in expanded}
+    for _, rows in index[index.duplicated("stored_key", keep=False)].groupby("stored_key"):
+        assert len({answers[k] for k in rows["key"]}) > 1
     for row in ds:
         members = row["json"]["members"]
         assert (members or row["json"]["modality"] == "text") and all(row[m] is not None for m in members)
@@ -37,6 +44,7 @@ def test_every_shard_holds_one_member_signature(sample_corpus):
     index = _index(sample_corpus)
     signatures = index.assign(sig=index["members"].map(tuple)).groupby("shard")["sig"].nunique()
     assert (signatures == 1).all(), signatures[signatures > 1]
+    assert index.groupby("stored_key")["conversation"].max().max() > 0  # the corpus holds grouped items
     per_modality = index.assign(sig=index["members"].map(tuple)).groupby("modality")["sig"].nunique()
     assert per_modality["image"] >= 2 and per_modality["audio"] >= 2  # the case is really exercised
 
