@@ -21,6 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from model.weight_files import CheckpointError
 from onellm_data.shards.atomic import atomic_path
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -31,7 +32,7 @@ FORMAT = "onellm-train-state/1"
 _TENSOR, _TUPLE, _ITEMS, _NDARRAY = "__tensor__", "__tuple__", "__items__", "__ndarray__"
 
 
-class TrainStateError(RuntimeError):
+class TrainStateError(CheckpointError):
     """A training checkpoint that is missing, unreadable, or in a format that could run code."""
 
 

@@ -105,7 +105,7 @@ def test_train_resume_refuses_a_crafted_checkpoint(tmp_path):
     _torch_pickle(out / LEGACY_CHECKPOINT_NAME, marker)
     result = CliRunner().invoke(app, ["train", str(recipe), "--out", str(out), "--resume", "--workers", "0"])
     assert result.exit_code != 0
-    assert "could run arbitrary code" in result.output + str(result.exception)
+    assert "could run arbitrary code" in result.output and "Traceback" not in result.output
     assert not marker.exists()
     assert not (out / CHECKPOINT_NAME).exists()
 
