@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
@@ -24,9 +25,10 @@ from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.loader.failures import FailureBudget
 from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, ScheduleState, uniform
-from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, lane_tables
+from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, key_fraction, lane_tables
 from onellm_data.loader.template import encode_conversation, is_caption_task, pad
 from onellm_data.recipes import Recipe, check_corpus
+from onellm_data.schema import MODALITIES
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
@@ -47,8 +49,6 @@ def read_exclude(path: Path | None) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-def build_lanes(recipe: Recipe, samples: pa.Table, exclude: set[str] = frozenset()) -> tuple[list[Lane], list[LaneSpec]]:
-    """The recipe's lanes over index rows, with each lane's share of its entry's weight."""
 def recipe_modalities(recipe: Recipe, corpus: Path) -> set[str]:
     """Media modalities the recipe's mix draws from (sources looked up in the corpus index)."""
     table = read_table(corpus, "samples", columns=["source", "modality"])
@@ -84,6 +84,8 @@ def held_out_mask(recipe: Recipe, samples: pa.Table) -> np.ndarray:
     return mask
 
 
+def build_lanes(recipe: Recipe, samples: pa.Table, exclude: set[str] = frozenset()) -> tuple[list[Lane], list[LaneSpec]]:
+    """The recipe's lanes over index rows, with each lane's share of its entry's weight."""
     mix = recipe.data.mix
     lanes: list[Lane] = []
     for i, modality, rows in lane_tables(samples, [(e.source, e.modality, e.subset) for e in mix], set(exclude)):
@@ -133,9 +135,11 @@ class MixedDataset(IterableDataset):
     def _sample(self, lane: Lane, row: int, reader: ShardReader, generator: torch.Generator
                 ) -> tuple[list[int], list[int], torch.Tensor | None]:
         shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
-        key = str(lane.keys[row])
+        key = str(lane.keys[row] if lane.stored_keys is None else lane.stored_keys[row])
         members = reader.read(shard, int(lane.offsets[row]), int(lane.spans[row]), key)
         record = json.loads(members.pop("json"))
+        if lane.conversations is not None and lane.conversations[row]:  # one conversation per visit
+            record["conversations"] = record["more_conversations"][lane.conversations[row] - 1]["conversations"]
         ids, labels = encode_conversation(record["conversations"], self.tokenizer, self.recipe.data.seq_len,
                                           caption_only=is_caption_task(record.get("meta")))
         media = None
@@ -145,10 +149,7 @@ class MixedDataset(IterableDataset):
 
     def _skip(self, lane: Lane, row: int, exc: Exception) -> None:
         shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
-        if lane.conversations is not None and lane.conversations[row]:  # one conversation per visit
-            record["conversations"] = record["more_conversations"][lane.conversations[row] - 1]["conversations"]
-        # The recipe decides the format (chat or caption), never a tag on the sample.
-        key = str(lane.keys[row] if lane.stored_keys is None else lane.stored_keys[row])
+        key = str(lane.keys[row])
         log.warning("skipping unreadable sample %s in %s: %s", key, shard, exc)
         if self.exclude_path is not None:
             with open(self.exclude_path, "a", encoding="utf-8") as fh:  # O_APPEND: whole lines across workers
