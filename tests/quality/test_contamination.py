@@ -163,3 +163,13 @@ def test_real_coco_overlap(tmp_path):
     assert summary["exclude"] == sorted([f"coco_captions-cap{same['id']}", f"coco_captions-cap{resized['id']}"])
     pair = summary["pairs"][0]
     assert pair["by_method"]["exact"] == 1 and pair["by_method"]["near"] == 2 and pair["by_method"]["id"] == 0
+
+
+def test_text_normalisation_and_short_texts():
+    from onellm_data.quality.normalise import normalise_text, text_hash
+
+    assert normalise_text("<image>\nTwo GREEN squares, side-by-side!!") == "two green squares side by side"
+    assert text_hash("Two green squares side by side.") == text_hash("  two GREEN squares, side by side!! ")
+    assert text_hash("A red dog.") is None  # under four words: never compared
+    q = "What is the man doing? Answer the question using a single word or phrase."
+    assert text_hash(q, 3) == text_hash("what is the man doing", 3)  # the QA suffix is boilerplate

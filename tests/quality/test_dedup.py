@@ -85,3 +85,14 @@ def test_real_photos_distinct_except_the_planted_copy(tmp_path):
     run_conversion(JsonlConverter(raw, source="real"), corpus, ShardSettings(max_count=32))
     result, _ = dedup_corpus(corpus)
     assert sorted(result.members["key"]) == sorted([f"real-{photos[0].stem}", "real-resized"])
+
+
+def test_hashes_recomputed_when_the_shards_change(tmp_path):
+    from onellm_data.converters.jsonl import JsonlConverter
+    from onellm_data.pipeline import ShardSettings, run_conversion
+
+    corpus = build_planted_corpus(tmp_path)
+    assert compute_hashes(corpus).num_rows == 14
+    run_conversion(JsonlConverter(tmp_path / "raw" / "alpha", source="delta"), corpus, ShardSettings(max_count=4))
+    table = compute_hashes(corpus)
+    assert table.num_rows == 18 and "delta-p0" in table.column("key").to_pylist()
