@@ -124,7 +124,8 @@ class Reader:
     def error(self, key: str, message: str) -> ConfigError:
         line, probe = self.lines.get(key), key
         while line is None and probe:  # fall back to the nearest written parent
-            probe = probe.rsplit(".", 1)[0] if "." in probe else probe.rsplit("[", 1)[0] if "[" in probe else ""
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
             line = self.lines.get(probe)
         return self.error_type(self.file, line, key, message)
 
