@@ -35,7 +35,7 @@ from model.weight_files import looks_like_release
 
 from onellm_data.errors import OnellmDataError
 from onellm_data.loader import make_loader
-from onellm_data.loader.dataset import recipe_modalities
+from onellm_data.loader.dataset import make_validation, recipe_modalities
 from onellm_data.recipes import Recipe, RecipeError, check_corpus, load_recipe, recipe_error
 from onellm_data.typed_config import Reader
 
@@ -170,9 +170,11 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
     steps = planned_steps(recipe, loader, opts.max_steps)
     cfg = TrainConfig(out_dir=opts.out_dir, max_steps=steps, optim=optim_config(recipe, steps),
                       log_every=opts.log_every, save_every=opts.save_every, precision=opts.precision, seed=opts.seed,
-                      record_keys=opts.record_keys)
+                      record_keys=opts.record_keys, validate_every=recipe.schedule.validate_every)
     snapshot = {**recipe.to_dict(), "corpus": str(corpus), "seed": opts.seed}
-    trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log)
+    held_out = make_validation(recipe, corpus, tokenizer, opts.seed)  # data.held_out: validation loss per modality
+    trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log,
+                      validation=held_out.validation_batches if held_out is not None else None)
     checkpoint = opts.out_dir / CHECKPOINT_NAME
     if opts.resume and (checkpoint.is_file() or (opts.out_dir / LEGACY_CHECKPOINT_NAME).is_file()):
         trainer.resume(opts.out_dir)  # refuses a pickled legacy checkpoint instead of running it

@@ -34,6 +34,7 @@ class TrainConfig:
     precision: str = "bf16"  # autocast dtype on GPU; CPU always runs fp32
     seed: int = 0
     record_keys: bool = False  # write the sample keys each rank trained on (seen_keys.rank{r}.txt)
+    validate_every: int = 0  # optimizer steps between validation losses (0: at the end only)
 
 
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -49,7 +50,8 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
 class Trainer:
     def __init__(self, model: nn.Module, loader: Iterable[dict[str, Any]], cfg: TrainConfig, *,
                  device: torch.device | None = None, info: DistInfo | None = None,
-                 snapshot: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> None:
+                 snapshot: dict[str, Any] | None = None, log: Callable[[str], None] = print,
+                 validation: Callable[[], Iterable[dict[str, Any]]] | None = None) -> None:
         self.model = model
         self.loader = loader
         self.cfg = cfg
@@ -57,6 +59,7 @@ class Trainer:
         self.info = info or DistInfo()
         self.snapshot = snapshot or {}  # the resolved recipe, stored in every checkpoint
         self.log = log
+        self.validation = validation  # a fresh pass over the held-out batches per call
         self.optimizer = build_optimizer(model, cfg.optim)
         self.step = 0
         self.history: list[dict[str, Any]] = []
@@ -167,11 +170,40 @@ class Trainer:
                 samples = tokens = 0
                 wait = 0.0
                 started = time.perf_counter()
+            if self.validation is not None and (self.step == cfg.max_steps or (
+                    cfg.validate_every and self.step % cfg.validate_every == 0)):
+                self._validate()
             if cfg.save_every and self.step % cfg.save_every == 0 and self.step < cfg.max_steps and self.info.is_main:
                 self.save()
         if self.info.is_main:
             self.save()
         return self.history
+
+    @torch.no_grad()
+    def _validate(self) -> dict[str, Any]:
+        """Token-weighted loss per modality over one pass of the held-out batches (every rank runs the same
+        pass, so no reduction is needed); logged as its own ``train_log.jsonl`` record."""
+        model = self.model
+        model.eval()
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        for batch in self.validation():
+            batch = self._to_device(batch)
+            with self._autocast():
+                logits = model(batch["input_ids"], batch.get("media"), batch["modality"])
+            loss, count = causal_lm_loss(logits, batch["labels"])
+            sums[batch["modality"]] += float(loss) * count
+            counts[batch["modality"]] += count
+        model.train()
+        losses = {m: sums[m] / counts[m] for m in sorted(counts) if counts[m]}
+        total = sum(counts.values())
+        record = {"step": self.step, "val_loss": losses,
+                  "val_loss_mean": sum(sums.values()) / total if total else float("nan"), "val_tokens": total}
+        if self.info.is_main:
+            shown = " ".join(f"{m}={v:.4f}" for m, v in losses.items())
+            self.log(f"step {self.step}/{self.cfg.max_steps} validation loss {record['val_loss_mean']:.4f} ({shown})")
+            self._append_log(record)
+        return record
 
     def _record_keys(self, keys: list[str]) -> None:
         self.cfg.out_dir.mkdir(parents=True, exist_ok=True)

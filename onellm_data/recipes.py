@@ -78,6 +78,8 @@ class DataSpec:
     exclude: tuple[Path, ...] = ()  # exclude lists (one key per line: dedup, contamination); never loaded
     # per-modality bounds on index columns, e.g. {image: {min_side: 224}, all: {max_answer_tokens: 1024}}
     filters: dict[str, dict[str, float]] = setting(default_factory=dict, keys=("all", *MODALITIES))
+    # source → fraction of its samples (by key hash) kept out of training for validation loss
+    held_out: dict[str, float] = setting(default_factory=dict, gt=0, lt=1)
 
     def __post_init__(self) -> None:
         if "default" not in self.batch_size:
@@ -105,6 +107,7 @@ class ScheduleSpec:
     total_steps: int | None = setting(None, ge=0, le=MAX_STEPS)  # cosine length (None: the whole run)
     epochs: float | None = setting(None, gt=0, le=1e6)
     max_steps: int | None = setting(None, ge=0, le=MAX_STEPS)
+    validate_every: int = setting(0, ge=0, le=MAX_STEPS)  # optimizer steps between validation losses (0: never)
 
     def __post_init__(self) -> None:
         if self.epochs is None and self.max_steps is None:

@@ -21,25 +21,25 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from onellm_data import codecs
 from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.loader.failures import FailureBudget
 from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, ScheduleState, uniform
 from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, key_fraction, lane_tables
-from onellm_data.loader.template import encode_conversation, is_caption_task, pad
+from onellm_data.loader.template import TextTokenizer, encode_conversation, pad
 from onellm_data.recipes import Recipe, check_corpus
 from onellm_data.schema import MODALITIES
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+SPLITS = ("train", "validation")
 Decoder = Callable[..., torch.Tensor]
 _INDEX_COLUMNS = ["key", "source", "modality", "shard", "tar_offset", "member_bytes", "stored_key", "conversation"]
 
 
 def default_decoder(modality: str, members: dict[str, bytes], *, train: bool = False,
                     generator: torch.Generator | None = None) -> torch.Tensor:
-    from onellm_data import codecs
-
     return codecs.decode(modality, members, train=train, generator=generator)
 
 
@@ -107,8 +107,8 @@ def build_lanes(recipe: Recipe, samples: pa.Table, exclude: set[str] = frozenset
 class MixedDataset(IterableDataset):
     """Yields ready batches (``batch_size=None`` in the DataLoader): one lane, one modality per batch."""
 
-    def __init__(self, recipe: Recipe, corpus: Path, tokenizer: Any, rank: int = 0, world_size: int = 1,
-                 seed: int = 0, decoder: Decoder | None = None, train: bool = True) -> None:
+    def __init__(self, recipe: Recipe, corpus: Path, tokenizer: TextTokenizer, rank: int = 0, world_size: int = 1,
+                 seed: int = 0, decoder: Decoder | None = None, train: bool = True, split: str = "train") -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside world size {world_size}")
         self.recipe, self.corpus, self.tokenizer = recipe, Path(corpus), tokenizer
@@ -116,6 +116,10 @@ class MixedDataset(IterableDataset):
         self.decoder = decoder or default_decoder
         self.exclude_path = recipe.data.exclude_file
         samples = read_table(self.corpus, "samples", columns=_INDEX_COLUMNS)
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}: use {' or '.join(SPLITS)}")
+        held_out = held_out_mask(recipe, samples)
+        samples = samples.filter(pa.array(held_out if split == "validation" else ~held_out))
         from onellm_data.quality.exclude import recipe_exclude  # data.exclude lists and data.filters bounds
 
         excluded = read_exclude(self.exclude_path) | recipe_exclude(recipe, self.corpus)
@@ -140,12 +144,41 @@ class MixedDataset(IterableDataset):
         record = json.loads(members.pop("json"))
         if lane.conversations is not None and lane.conversations[row]:  # one conversation per visit
             record["conversations"] = record["more_conversations"][lane.conversations[row] - 1]["conversations"]
+        # The recipe decides the format (chat or caption), never a tag on the sample.
         ids, labels = encode_conversation(record["conversations"], self.tokenizer, self.recipe.data.seq_len,
-                                          caption_only=is_caption_task(record.get("meta")))
+                                          self.recipe.format)
         media = None
         if lane.modality != "text":
             media = self.decoder(lane.modality, members, train=self.train, generator=generator)
         return ids, labels, media
+
+    def validation_batches(self) -> Iterator[dict[str, Any]]:
+        """Every sample once, lane by lane in index order, eval-mode decoding (a deterministic validation pass).
+        Unreadable samples are left out."""
+        reader = ShardReader(self.corpus)
+        generator = torch.Generator().manual_seed(self.seed)
+        try:
+            for lane in self.lanes:
+                size = self.recipe.data.batch_size_for(lane.modality)
+                for first in range(0, len(lane), size):
+                    rows = []
+                    for row in range(first, min(first + size, len(lane))):
+                        try:
+                            rows.append(self._sample(lane, row, reader, generator))
+                        except Exception as exc:  # noqa: BLE001 - as in training: a bad sample is skipped
+                            log.warning("validation: skipping unreadable sample %s: %s", lane.keys[row], exc)
+                    if rows:
+                        yield self._collate(lane.modality, rows)
+        finally:
+            reader.close()
+
+    def _collate(self, modality: str, rows: list[tuple[list[int], list[int], torch.Tensor | None]]
+                 ) -> dict[str, Any]:
+        padded = [pad(ids, labels, self.recipe.data.seq_len, self.tokenizer.pad_id) for ids, labels, _ in rows]
+        return {"modality": modality,
+                "media": None if modality == "text" else torch.stack([m for _, _, m in rows]),
+                "input_ids": torch.tensor([ids for ids, _ in padded], dtype=torch.long),
+                "labels": torch.tensor([labels for _, labels in padded], dtype=torch.long)}
 
     def _skip(self, lane: Lane, row: int, exc: Exception) -> None:
         shard = lane.shards[int(np.searchsorted(lane.shard_starts, row, side="right")) - 1]
@@ -259,16 +292,22 @@ class MixedLoader:
         return self.dataset.epoch_length()
 
 
-def make_loader(recipe: Recipe, corpus: Path | str | None, tokenizer: Any, rank: int = 0, world_size: int = 1,
-                num_workers: int = 0, seed: int = 0, *, decoder: Decoder | None = None, train: bool = True,
-                pin_memory: bool = False) -> MixedLoader:
+def make_loader(recipe: Recipe, corpus: Path | str | None, tokenizer: TextTokenizer, rank: int = 0,
+                world_size: int = 1, num_workers: int = 0, seed: int = 0, *, decoder: Decoder | None = None,
+                train: bool = True, pin_memory: bool = False) -> MixedLoader:
     """The training loader of a recipe over a corpus (``corpus=None``: the recipe's own)."""
-    root = check_corpus(recipe, corpus)
     if tokenizer is None:
-        from model.text_tokenizer import Tokenizer
-
-        if recipe.tokenizer is None:
-            raise ValueError(f"recipe {recipe.name} names no tokenizer; pass one")
-        tokenizer = Tokenizer(recipe.tokenizer)
+        raise ValueError(f"recipe {recipe.name}: the loader needs a tokenizer (e.g. model.text_tokenizer.Tokenizer"
+                         f"({recipe.tokenizer or 'tokenizer.model'}))")
+    root = check_corpus(recipe, corpus)
     dataset = MixedDataset(recipe, root, tokenizer, rank, world_size, seed, decoder, train)
     return MixedLoader(dataset, num_workers=num_workers, pin_memory=pin_memory)
+
+
+def make_validation(recipe: Recipe, corpus: Path | str | None, tokenizer: TextTokenizer, seed: int = 0, *,
+                    decoder: Decoder | None = None) -> MixedDataset | None:
+    """The held-out samples of ``data.held_out`` (``validation_batches()`` walks them once), or None if none."""
+    if not recipe.data.held_out:
+        return None
+    return MixedDataset(recipe, check_corpus(recipe, corpus), tokenizer, 0, 1, seed, decoder, train=False,
+                        split="validation")
