@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
         corpus: Annotated[Path, typer.Argument(help="Corpus directory (with index/).")],
         eval_sets: Annotated[list[str], typer.Option(
             "--eval", help="NAME=ANNOTATIONS[,MEDIA_ROOT] of an eval set `onellm-data eval --dataset` knows "
-                           "(coco, nocaps, flickr30k, msvd_qa, clotho, clotho_aqa, pointllm, ego4d_imu, nsd); "
+                           "(coco, nocaps, flickr30k, msvd_qa, clotho, clotho_aqa, pointllm, ego4d_imu, nsd), or the "
+                           "held-out split of audiocaps (test.csv) or msrvtt (test_videodatainfo.json); "
                            "repeat for several; MEDIA_ROOT defaults to the annotations' folder.")],
         max_distance: Annotated[int, typer.Option(help=DISTANCE_HELP)] = 3,
         workers: Annotated[int, typer.Option("--workers", "-j", help="Processes hashing shards.")] = 1,

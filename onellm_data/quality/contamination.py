@@ -69,6 +69,10 @@ def _file_fingerprint(modality: str, path: Path) -> Fingerprint | None:
 
 def read_eval_side(name: str, annotations: Path, media_root: Path) -> EvalSide:
     """An eval set's items as comparison keys; media that cannot be read are counted in ``notes``."""
+    from onellm_data.quality.extra_sets import EXTRA_SETS
+
+    if name in EXTRA_SETS:
+        return EXTRA_SETS[name](Path(annotations), Path(media_root))
     from model.eval_sets import read_eval_set
 
     es = read_eval_set(name, Path(annotations), Path(media_root))

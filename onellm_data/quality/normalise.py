@@ -82,6 +82,8 @@ def sample_id_tokens(source: str, source_id: str, meta: dict[str, Any]) -> list[
     own = namespace if source in COCO_ID_SOURCES - {"coco_captions"} or source == "llava_mix665k" else source
     tokens = {t for t in [id_token(source_id, own), *(id_token(meta.get(f), namespace) for f in ID_META_FIELDS)]
               if t}
+    if source == "wavcaps" and str(source_id).startswith("as-Y"):  # WavCaps' AudioSet part: as-Y<youtube id>
+        tokens.add(f":{str(source_id)[4:].lower()}")
     window = imu_window_token(meta.get("video_uid"), meta.get("window_start"), meta.get("window_end"))
     if window:
         tokens.add(window)

@@ -173,3 +173,49 @@ def test_text_normalisation_and_short_texts():
     assert text_hash("A red dog.") is None  # under four words: never compared
     q = "What is the man doing? Answer the question using a single word or phrase."
     assert text_hash(q, 3) == text_hash("what is the man doing", 3)  # the QA suffix is boilerplate
+
+
+@pytest.mark.skipif(not (REALDATA / "audiocaps" / "val.csv").is_file(),
+                    reason="../shared/realdata/audiocaps/val.csv is absent (the official AudioCaps CSV)")
+def test_real_audiocaps_split_against_audiocaps_and_wavcaps_ids(tmp_path):
+    """The official AudioCaps CSV as the held-out set: training clips with the same YouTube id (AudioCaps-style
+    meta, and WavCaps' AudioSet ``as-Y<id>`` ids) and a training caption equal to a reference are flagged; an
+    unrelated clip is not."""
+    from onellm_data.converters.jsonl import JsonlConverter
+    from onellm_data.pipeline import ShardSettings, run_conversion
+
+    rows = list(csv.DictReader((REALDATA / "audiocaps" / "val.csv").open(newline="")))
+    first, second, third = rows[0], rows[10], rows[20]
+    assert len({first["youtube_id"], second["youtube_id"], third["youtube_id"]}) == 3
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = []
+    for i, (sid, meta, answer) in enumerate([
+            ("ac1", {"youtube_id": first["youtube_id"]}, "A steady tone plays for a while."),
+            (f"as-Y{second['youtube_id']}", {}, "Something else entirely happens here."),
+            ("free1", {}, third["caption"]),  # the reference caption, reused
+            ("free2", {}, "A low hum that slowly fades away.")]):
+        (raw / f"{i}.wav").write_bytes(_audio(tone(200 + 150 * i), "WAV"))
+        lines.append({"id": sid, "modality": "audio", "media": {"wav": f"{i}.wav"}, "meta": meta,
+                      "conversations": [{"from": "human", "value": "<audio>\nCaption?"}, {"from": "gpt", "value": answer}]})
+    (raw / "samples.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    corpus = tmp_path / "corpus"
+    # the source names matter: WavCaps' AudioSet ids are read as YouTube ids
+    run_conversion(JsonlConverter(raw, source="wavcaps"), corpus, ShardSettings(max_count=8))
+    summary, paths = check_contamination(corpus, [("audiocaps", REALDATA / "audiocaps" / "val.csv", tmp_path)])
+    assert summary["exclude"] == sorted(["wavcaps-ac1", f"wavcaps-as-Y{second['youtube_id']}", "wavcaps-free1"])
+    sets = summary["eval_sets"][0]
+    assert sets["items"] == len({(r["youtube_id"], r["start_time"]) for r in rows})
+    assert sets["by_method"]["id"] == 2 and sets["by_method"]["caption"] >= 1
+    assert any("media not found" in n for n in summary["notes"])
+
+
+def test_msrvtt_test_split_by_video_id(tmp_path):
+    from onellm_data.quality.extra_sets import read_msrvtt
+
+    ann = tmp_path / "test_videodatainfo.json"
+    ann.write_text(json.dumps({"videos": [{"video_id": "video7010", "split": "test"},
+                                          {"video_id": "video9", "split": "train"}],
+                               "sentences": [{"video_id": "video7010", "caption": "a man rides a red bike fast"}]}))
+    side = read_msrvtt(ann, tmp_path)
+    assert [r.item for r in side.refs] == ["video7010"] and side.refs[0].ids == (":video7010",)
