@@ -104,6 +104,10 @@ def hash_shard(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pydict({n: [r[n] for r in rows] for n in HASHES_SCHEMA.names}, schema=HASHES_SCHEMA)
+
+
 def compute_hashes(corpus: Path, workers: int = 1, force: bool = False) -> pa.Table:
     """The hashes table of ``corpus`` (cached under ``quality/``; rebuilt when any shard's sha256 changed)."""
     corpus = Path(corpus)
@@ -116,13 +120,13 @@ def compute_hashes(corpus: Path, workers: int = 1, force: bool = False) -> pa.Ta
         if meta.get(_SHARDS_META) == digest:
             return pq.read_table(out)
     paths = [corpus / s for s in shards.column("shard").to_pylist()]
+    # Each shard's rows become a columnar table at once (~200 B per sample, not a dict per sample).
     if workers > 1 and len(paths) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(hash_shard, paths))
+            parts = [_table(rows) for rows in pool.map(hash_shard, paths)]
     else:
-        parts = [hash_shard(p) for p in paths]
-    rows = [r for part in parts for r in part]
-    table = pa.Table.from_pydict({n: [r[n] for r in rows] for n in HASHES_SCHEMA.names}, schema=HASHES_SCHEMA)
+        parts = [_table(hash_shard(p)) for p in paths]
+    table = pa.concat_tables(parts) if parts else HASHES_SCHEMA.empty_table()
     table = table.sort_by("key").replace_schema_metadata({_SHARDS_META: digest})
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
