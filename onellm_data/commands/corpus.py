@@ -14,6 +14,7 @@ from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversio
 from onellm_data.pipeline.executors import make_executor
 from onellm_data.converters import make_converter, registry
 from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE, judge, preflight
+from onellm_data.commands.sources import ConvertCommand
 from onellm_data.errors import CorpusError, OnellmDataError
 
 console = Console(stderr=True)
@@ -99,9 +100,10 @@ def convert_sources(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(cls=ConvertCommand)
     def convert(
-        source: Annotated[str, typer.Argument(help="Converter name (see `onellm-data sources`).")],
+        source: Annotated[str, typer.Argument(help="Converter name (see `onellm-data sources`); `convert SOURCE "
+                                                   "--help` lists its options.")],
         raw: Annotated[Path, typer.Option(help="The source's raw directory, in its official layout.")],
         out: Annotated[Path, typer.Option(help="Corpus directory to write shards and index into.")],
         workers: Workers = 2,

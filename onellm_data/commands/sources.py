@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 from rich.table import Table
 
 console = Console(stderr=True)
@@ -65,6 +67,29 @@ def sources_command(
     if not out.is_terminal:
         out = Console(width=200)  # a pipe or file gets whole rows, not an 80-column squeeze
     out.print(table)
+
+
+def converter_epilog(name: str) -> Optional[str]:
+    """What a converter reads and its ``-o`` options, as help text (None for an unknown name)."""
+    from onellm_data.converters import registry
+    from onellm_data.converters._options import COMMON
+
+    converter = registry().get(name)
+    if converter is None:
+        return None
+    options = (*converter.declared_options, *COMMON)
+    return "\n\n".join([f"{name} reads: " + "; ".join(n.describe() for n in converter.layout) + ".",
+                         f"Options of {name} (-o key=value): " + "; ".join(o.describe() for o in options) + "."])
+
+
+class ConvertCommand(TyperCommand):
+    """``convert SOURCE --help`` ends with SOURCE's layout and options (help is shown before SOURCE is parsed,
+    so the source is read from the raw arguments)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(a in ("--help", "-h") for a in args):
+            self.epilog = converter_epilog(args[0]) if not args[0].startswith("-") else None
+        return super().parse_args(ctx, args)
 
 
 def _describe(name: str, root: Path) -> None:

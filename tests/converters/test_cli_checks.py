@@ -56,11 +56,14 @@ def test_option_naming_a_missing_file_or_of_the_wrong_type_is_an_error(tmp_path)
     assert code == 2 and "subset='many' is not an integer" in out
 
 
-def test_sources_name_shows_a_converters_options_and_layout(tmp_path):
-    code, out = cli("sources", "llava_depth", "--root", tmp_path)
-    assert code == 0
-    for text in ("subset=<count>", "seed=<int>", "maps=<path>", "allow_root=<text>", "llava_instruct_150k.json"):
-        assert text in out
+def test_convert_help_and_sources_name_show_a_converters_options_and_layout(tmp_path):
+    for args in (["convert", "llava_depth", "--help"], ["sources", "llava_depth", "--root", tmp_path]):
+        code, out = cli(*args)
+        assert code == 0
+        for text in ("subset=<count>", "seed=<int>", "maps=<path>", "allow_root=<text>", "llava_instruct_150k.json"):
+            assert text in out
+    code, out = cli("convert", "--help")
+    assert code == 0 and "subset=<count>" not in out
 
 
 def test_a_run_that_writes_nothing_fails_with_its_top_reasons(tmp_path):
