@@ -4,7 +4,7 @@ paper's evaluation sets (results under ``CORPUS/quality/``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console

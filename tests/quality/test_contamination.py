@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from onellm_data.quality import check_contamination
-from tests.quality.corpus import CAPTIONS, _audio, build_planted_corpus, cloud, jpeg, photo, tone
+from tests.quality.corpus import _audio, build_planted_corpus, cloud, jpeg, photo, tone
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 
