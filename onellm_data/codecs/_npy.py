@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -36,18 +37,29 @@ def npy_bytes(arr: np.ndarray) -> bytes:
     return header + (arr.T.tobytes() if fortran else arr.tobytes())
 
 
+def is_npy_of(data: bytes, arr: np.ndarray) -> bool:
+    """Whether ``data`` are exactly ``npy_bytes(arr)``, for ``arr`` read from ``data`` by :func:`read_npy`: then
+    its canonical header and length say so (the rest is ``arr``'s own bytes), and ``data`` can be stored as is."""
+    if arr.dtype.hasobject or not arr.flags.c_contiguous:
+        return False
+    header = _header(np.lib.format.dtype_to_descr(arr.dtype), arr.shape, False)
+    return len(data) == len(header) + arr.nbytes and data.startswith(header)
+
+
 @lru_cache(maxsize=64)
-def _parse(header: bytes) -> tuple[np.dtype, tuple[int, ...]] | None:
-    """(dtype, shape) of a version-1.0 C-order header, or None when ``np.load`` should handle the file."""
+def _parse(header: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int] | None:
+    """(dtype, shape, Fortran order, element count) of a version-1.0 header, or None when ``np.load`` should
+    handle the file."""
     try:
         info = ast.literal_eval(header.decode("latin1"))
         dtype = np.dtype(info["descr"])
         shape = tuple(int(v) for v in info["shape"])
+        fortran = info["fortran_order"]
     except (ValueError, SyntaxError, KeyError, TypeError):
         return None
-    if info.get("fortran_order") is not False or dtype.hasobject or any(v < 0 for v in shape):
+    if not isinstance(fortran, bool) or dtype.hasobject or any(v < 0 for v in shape):
         return None
-    return dtype, shape
+    return dtype, shape, fortran, math.prod(shape)
 
 
 def read_npy(data: bytes, what: str) -> np.ndarray:
@@ -56,10 +68,10 @@ def read_npy(data: bytes, what: str) -> np.ndarray:
         end = 10 + int.from_bytes(data[8:10], "little")
         parsed = _parse(bytes(data[10:end])) if len(data) >= end else None
         if parsed is not None:
-            dtype, shape = parsed
-            count = int(np.prod(shape, dtype=np.int64))
+            dtype, shape, fortran, count = parsed
             if len(data) - end == count * dtype.itemsize:
-                return np.frombuffer(data, dtype=dtype, count=count, offset=end).reshape(shape)
+                flat = np.frombuffer(data, dtype=dtype, count=count, offset=end)
+                return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

@@ -11,8 +11,8 @@ whatever PIL mode it arrives in (PNG, TIFF, PGM/PPM…):
   mark invalid depth, become 0;
 - palette/alpha/other modes converted as ``convert('RGB')`` would see them (palette depth as grey).
 
-Loading gives [2, 3, 224, 224] (image, map). The map becomes RGB with :func:`map_as_rgb` (the one place that
-decides how map values become the model's 0-255), is resized to the image's size bicubic when the sizes differ
+Loading gives [2, 3, 224, 224] (image, map). The map becomes 8-bit with :func:`map_for_model` (the one place
+that decides how map values become the model's 0-255), is resized to the image's size bicubic when the sizes differ
 (as OneLLM's loader), then both get the same random-resized crop in training, resize + centre crop in evaluation.
 """
 
@@ -82,23 +82,39 @@ def prepare_map_pair(image: Path | bytes | str, map_: Path | bytes | str, kind: 
     stored, info = canonical_map(m, kind)
     keep = m.format == "PNG" and stored is m and m.mode in KEPT_PNG_MODES
     members[f"{kind}.png"] = data if keep else _png(stored)  # lossless: ``stored`` is what the PNG decodes to
-    proven(kind, members, _pair_tensor(rgb, map_as_rgb(stored)))  # the conversion check, on the decodes above
+    proven(kind, members, _pair_tensor(rgb, map_for_model(stored)))  # the conversion check, on the decodes above
     resized = m.size != (meta["width"], meta["height"])  # resized bicubic at load time, as OneLLM
     return members, {**meta, "map_resized": resized, "map_mode": m.mode, **info}
 
 
-def map_as_rgb(img: Image.Image) -> Image.Image:
-    """The map as the model's 8-bit RGB. 8-bit grey and colour maps convert as OneLLM's ``convert('RGB')``.
+def map_for_model(img: Image.Image) -> Image.Image:
+    """The map as the model's 8-bit image (grey ``L`` or ``RGB``; grey becomes three equal channels at the end,
+    which commutes with every resize and crop). 8-bit grey and colour maps are taken as OneLLM's
+    ``convert('RGB')`` takes them.
 
-    Wider maps (16-bit, 32-bit, float) are scaled by their own maximum into 0-255 (truncated), grey in all three
-    channels. This is a deliberate difference from OneLLM: its ``convert('RGB')`` clips every value above 255, which
-    turns a millimetre depth map into a black-and-white mask (87 % of the pixels of Open3D's RGBD sample saturate)."""
-    if img.mode in WIDE_MODES:
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        top = arr.max()
-        arr = arr / top * 255.0 if top > 0 else arr
-        img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), mode="L")
+    Wider maps (16-bit, 32-bit, float) are scaled by their own maximum: ``floor(value × 255 / max)`` (NaN,
+    infinite and negative values as 0). This is a deliberate difference from OneLLM: its ``convert('RGB')`` clips
+    every value above 255, which turns a millimetre depth map into a black-and-white mask (87 % of the pixels of
+    Open3D's RGBD sample saturate)."""
+    if img.mode in SIXTEEN_BIT_MODES:
+        arr = np.asarray(img).astype(np.uint32)
+        top = int(arr.max()) if arr.size else 0
+        grey = (arr * 255 // top if top > 0 else arr).astype(np.uint8)  # exact integer floor
+        return Image.fromarray(grey, mode="L")
+    if img.mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        arr = np.where(np.isfinite(arr) & (arr > 0), arr, 0.0)
+        top = arr.max() if arr.size else 0.0
+        grey = np.floor(arr * 255.0 / top) if top > 0 else arr
+        return Image.fromarray(grey.clip(0, 255).astype(np.uint8), mode="L")
+    if img.mode in ("L", "RGB"):
+        return img
     return img.convert("RGB")
+
+
+def map_as_rgb(img: Image.Image) -> Image.Image:
+    """The map as the RGB image the model sees (see :func:`map_for_model`)."""
+    return map_for_model(img).convert("RGB")
 
 
 def _pair_tensor(rgb: Image.Image, m: Image.Image, train: bool = False, generator: torch.Generator | None = None,
@@ -118,4 +134,4 @@ def decode_map_pair(image_data: bytes, map_data: bytes, train: bool = False,
                     box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
     """[2, 3, 224, 224]; ``box`` (top, left, h, w) fixes the training crop instead of drawing it."""
     rgb = to_rgb(open_image(image_data))
-    return _pair_tensor(rgb, map_as_rgb(open_image(map_data, "map")), train, generator, box)
+    return _pair_tensor(rgb, map_for_model(open_image(map_data, "map")), train, generator, box)

@@ -43,6 +43,7 @@ MIN_SAMPLES = 10
 MAX_GAP_S = 0.1
 CONTEXT_MS = 100.0  # source context on each side of a downsampled window (a multiple of STEP_MS)
 UPSAMPLE_TOLERANCE = 0.005  # within 0.5 % of 200 Hz a source is not low-passed
+GRID_MS = np.arange(WINDOW_SAMPLES) * STEP_MS
 
 
 @dataclass(frozen=True)
@@ -148,25 +149,45 @@ def narration_window(t_s: float, duration_s: float, window_sec: float = WINDOW_S
 
 def _interp(data: np.ndarray, ts: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Linear interpolation of every channel at ``times`` (values held beyond the ends); exact on sample times."""
-    right = np.clip(np.searchsorted(ts, times, side="right"), 1, len(ts) - 1)
+    right = np.searchsorted(ts, times, side="right")
+    np.minimum(np.maximum(right, 1, out=right), len(ts) - 1, out=right)
     left = right - 1
-    w = np.clip((times - ts[left]) / (ts[right] - ts[left]), 0.0, 1.0)
-    return data[:, left] * (1.0 - w) + data[:, right] * w
+    t_left = ts[left]
+    w = (times - t_left) / (ts[right] - t_left)
+    np.minimum(np.maximum(w, 0.0, out=w), 1.0, out=w)
+    low = data[:, left]
+    return low + (data[:, right] - low) * w
 
 
-def _largest_gap(ts: np.ndarray, first_ms: float, last_ms: float) -> tuple[float, float]:
-    """(longest interval without a sample that the grid [first_ms, last_ms] interpolates across, where it starts),
-    in ms: whole intervals between the samples around the grid, and any stretch of the grid outside the
-    recording."""
-    lo = max(int(np.searchsorted(ts, first_ms, side="right")) - 1, 0)
-    hi = min(int(np.searchsorted(ts, last_ms, side="left")) + 1, len(ts))
-    edges = ts[lo:hi]
-    edges = np.concatenate([[first_ms] if first_ms < edges[0] else [], edges, [last_ms] if last_ms > edges[-1] else []])
-    steps = np.diff(edges)
-    if len(steps) == 0:
-        return 0.0, float(first_ms)
-    at = int(np.argmax(steps))
-    return float(steps[at]), float(edges[at])
+def _largest_gap(near: np.ndarray, steps: np.ndarray, first_ms: float, last_ms: float) -> tuple[float, float]:
+    """(longest interval without a sample that the grid [first_ms, last_ms] interpolates across, where it
+    starts), in ms. ``near``: the sample times from the last at or before ``first_ms`` to the first at or after
+    ``last_ms`` (``steps`` their differences); a stretch of the grid before or after them counts too."""
+    gap, at = 0.0, float(first_ms)
+    if len(steps):
+        i = int(steps.argmax())
+        gap, at = float(steps[i]), float(near[i])
+    if near[0] - first_ms > gap:
+        gap, at = float(near[0] - first_ms), float(first_ms)
+    if last_ms - near[-1] > gap:
+        gap, at = float(last_ms - near[-1]), float(near[-1])
+    return gap, at
+
+
+def _on_grid(data: np.ndarray, near: np.ndarray, largest_step: float, grid: np.ndarray) -> np.ndarray:
+    """The samples around the window at the grid times: for a recording sampled exactly every 5 ms (imu2clip's
+    arrays) one weight serves every output and samples on grid times are copied; otherwise :func:`_interp`."""
+    n = len(grid)
+    # No step longer than 5 ms and 5 ms on average: every step is 5 ms.
+    if largest_step == STEP_MS and near[0] <= grid[0] and near[-1] - near[0] == STEP_MS * (len(near) - 1):
+        first = int((grid[0] - near[0]) // STEP_MS)
+        w = (grid[0] - near[first]) / STEP_MS
+        if w == 0 and first + n <= len(near):
+            return data[:, first:first + n]
+        if first + n < len(near):
+            low = data[:, first:first + n]
+            return low + (data[:, first + 1:first + n + 1] - low) * w
+    return _interp(data, near, grid)
 
 
 def _downsampled(rec: ImuRecording, grid: np.ndarray) -> np.ndarray:
@@ -207,26 +228,33 @@ def prepare_imu_window(rec: ImuRecording, start_s: float, end_s: float) -> tuple
     if end_ms > ts[-1] + 1000.0 / rec.source_rate + 1e-6:
         raise CodecError("IMU window ends past the recording", f"{end_s:g}s of {rec.duration_s:g}s")
     n = min(WINDOW_SAMPLES, int(round((end_s - start_s) * RATE)))
-    grid = start_ms + np.arange(n) * STEP_MS
-    lo, hi = np.searchsorted(ts, (start_ms, end_ms), side="left")
+    grid = start_ms + GRID_MS[:n]
+    lo, last, hi = ts.searchsorted((start_ms, grid[-1], end_ms))
     if hi - lo < MIN_SAMPLES:
         raise CodecError("IMU window has fewer than 10 samples", f"{hi - lo} samples in {start_s:g}..{end_s:g}s")
-    gap, at = _largest_gap(ts, grid[0], grid[-1])
+    a = int(lo) if lo < len(ts) and ts[lo] == start_ms else max(int(lo) - 1, 0)
+    b = min(int(last) + 1, len(ts))  # the samples the grid interpolates between
+    near = ts[a:b]
+    steps = near[1:] - near[:-1]
+    gap, at = _largest_gap(near, steps, grid[0], grid[-1])
     if gap > MAX_GAP_S * 1000.0 + 1e-6:
         raise CodecError(f"IMU window has a gap longer than {MAX_GAP_S:g} s",
                          f"{gap / 1000.0:.3f} s without samples from {at / 1000.0:.3f} s")
     if rec.source_rate > RATE * (1.0 + UPSAMPLE_TOLERANCE):
         values = _downsampled(rec, grid)
-    else:  # only the samples around the window take part
-        a, b = max(int(lo) - 1, 0), min(int(hi) + 1, len(ts))
-        values = _interp(rec.data[:, a:b], ts[a:b], grid)
-    out = np.zeros((6, WINDOW_SAMPLES), dtype=np.float32)  # a window under 2 s is zero-padded (imu2clip)
-    with np.errstate(over="ignore"):
-        out[:, :n] = values
-    if not np.isfinite(out).all():
-        raise CodecError("IMU window has non-finite values", "after the cast to float32")
+    else:
+        values = _on_grid(rec.data[:, a:b], near, gap, grid)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if n == WINDOW_SAMPLES:
+            out = values.astype(np.float32, order="C")
+        else:
+            out = np.zeros((6, WINDOW_SAMPLES), dtype=np.float32)  # a window under 2 s is zero-padded (imu2clip)
+            out[:, :n] = values
     members = {"npy": npy_bytes(out)}
-    proven("imu", members, decode_imu(members["npy"]))  # the conversion check (codecs/check.py)
+    try:  # the conversion check (codecs/check.py), on the load-side decode of this member
+        proven("imu", members, decode_imu(members["npy"]))
+    except CodecError as exc:  # e.g. 1e300 in a CSV, which is inf as float32
+        raise CodecError("IMU window has non-finite values", exc.detail) from exc
     meta = {"imu_rate": round(rec.source_rate, 3), "imu_span": round(n / RATE, 6),
             "window_start": float(start_s), "window_end": float(end_s)}
     return members, meta

@@ -41,8 +41,8 @@ def test_real_16bit_depth_is_preserved() -> None:
     x = decode_map_pair(members["jpg"], members["depth.png"])
     assert x.shape == (2, 3, 224, 224) and x.dtype == torch.float32
     # The map: 16-bit millimetres scaled by their maximum into 0-255, grey in all three channels.
-    arr = np.asarray(_open(depth.read_bytes()), dtype=np.float64)
-    scaled = Image.fromarray((arr / arr.max() * 255).clip(0, 255).astype(np.uint8), mode="L")
+    arr = np.asarray(_open(depth.read_bytes())).astype(np.int64)
+    scaled = Image.fromarray((arr * 255 // arr.max()).astype(np.uint8), mode="L")
     np.testing.assert_allclose(x[1].numpy(), clip_reference(scaled), atol=1e-5, rtol=0)
     np.testing.assert_allclose(x[0].numpy(), clip_reference(Image.open(color)), atol=1e-5, rtol=0)
 

@@ -44,9 +44,12 @@ def tiff(img: Image.Image) -> bytes:
 
 
 def scaled_by_max(values: np.ndarray) -> Image.Image:
-    """The documented load-side rule for wide maps: value / max × 255, truncated, grey."""
-    arr = values.astype(np.float64)
-    return Image.fromarray((arr / arr.max() * 255).clip(0, 255).astype(np.uint8), mode="L")
+    """The documented load-side rule for wide maps: floor(value × 255 / max), grey."""
+    if values.dtype.kind == "u":
+        grey = values.astype(np.uint64) * 255 // int(values.max())
+    else:
+        grey = np.floor(values.astype(np.float64) * 255 / values.max())
+    return Image.fromarray(grey.clip(0, 255).astype(np.uint8), mode="L")
 
 
 MM = depth_mm()

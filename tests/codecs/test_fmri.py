@@ -52,6 +52,7 @@ def test_mindeye_float16_npy_is_kept(tmp_path: Path) -> None:
     out = member(members)
     assert out.dtype == np.float16 and np.array_equal(out, arr)
     assert len(members["npy"]) == 128 + 3 * VOXELS * 2  # the 94,472-byte MindEye file size
+    assert members["npy"] == (tmp_path / "sample000000498.nsdgeneral.npy").read_bytes()  # kept byte for byte
     assert meta == {"fmri_reps": 3, "fmri_voxels": VOXELS}
     x = decode_fmri(members["npy"])
     assert x.shape == (1, VOXELS) and x.dtype == torch.float32
@@ -165,3 +166,25 @@ def test_decode_rejects_wrong_members() -> None:
     with pytest.raises(CodecError) as err:
         decode_fmri(b"nope")
     assert err.value.reason == "undecodable fmri array"
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_float16_voxels_are_rejected(tmp_path: Path, bad: float) -> None:
+    vox = np.random.default_rng(3).normal(size=(3, VOXELS)).astype(np.float16)
+    vox[2, 100] = bad
+    np.save(tmp_path / "trial.npy", vox)
+    with pytest.raises(CodecError) as err:
+        prepare_fmri(tmp_path / "trial.npy")
+    assert err.value.reason == "fMRI has non-finite values"
+
+
+def test_decode_mean_equals_numpys_float32_mean_for_any_byte_order() -> None:
+    rng = np.random.default_rng(4)
+    for scale in (0.01, 1.0, 300.0):
+        vox = (rng.normal(size=(3, VOXELS)) * scale).astype(np.float16)
+        want = vox.astype(np.float32).mean(axis=0, keepdims=True)
+        for arr in (vox, vox.astype(">f2")):
+            buf = io.BytesIO()
+            np.save(buf, arr)
+            got = decode_fmri(buf.getvalue())
+            assert got.dtype == torch.float32 and np.array_equal(got.numpy(), want)

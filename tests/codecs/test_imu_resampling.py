@@ -133,3 +133,19 @@ def test_non_finite_values_are_rejected(tmp_path: Path) -> None:
         prepare_imu_window(rec, 2.0, 4.0)
     assert err.value.reason == "IMU window has non-finite values"
     window(rec, 5.0)
+
+
+def test_regular_200hz_arrays_off_the_grid_are_interpolated_like_any_other() -> None:
+    """imu2clip's processed arrays are exactly 200 Hz but start anywhere: the one-weight path for them gives the
+    general interpolation's values (here: midway between samples)."""
+    from onellm_data.codecs.imu import ImuRecording, _interp
+
+    rng = np.random.default_rng(8)
+    ts = 2.5 + np.arange(4000) * 5.0
+    rec = ImuRecording(rng.normal(size=(6, 4000)), ts, 200.0)
+    out = window(rec, 10.0)
+    grid = 10000.0 + np.arange(400) * 5.0
+    np.testing.assert_allclose(out, _interp(rec.data, ts, grid), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out, (rec.data[:, 1999:2399] + rec.data[:, 2000:2400]) / 2, rtol=0, atol=1e-6)
+    on_grid = ImuRecording(rec.data, ts - 2.5, 200.0)
+    assert np.array_equal(window(on_grid, 10.0), rec.data[:, 2000:2400].astype(np.float32))  # copied as it is

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from onellm_data.codecs._npy import npy_bytes, read_npy
+from onellm_data.codecs._npy import is_npy_of, npy_bytes, read_npy
 from onellm_data.errors import CodecError
 
 ARRAYS = [np.zeros((6, 400), np.float32), np.arange(12, dtype=">f8").reshape(3, 4), np.zeros((0, 6)),
@@ -41,3 +41,20 @@ def test_broken_members_are_rejected() -> None:
         read_npy(buf.getvalue(), "point cloud")  # pickles are never loaded
     with pytest.raises(ValueError):
         npy_bytes(np.array([{"a": 1}], dtype=object))
+
+
+def test_fortran_order_members_read_fast_and_right() -> None:
+    arr = np.asfortranarray(np.arange(2400, dtype=np.float32).reshape(6, 400))
+    data = saved(arr)
+    assert b"'fortran_order': True" in data[:128]
+    back = read_npy(data, "x")
+    assert np.array_equal(back, arr) and not back.flags.writeable  # a view: the fast path, not np.load
+
+
+def test_is_npy_of_only_for_canonical_files() -> None:
+    arr = np.ones((3, 15724), np.float16)
+    data = saved(arr)
+    assert is_npy_of(data, read_npy(data, "fmri"))
+    assert not is_npy_of(data + b"\0", arr)  # trailing bytes
+    assert not is_npy_of(saved(arr.astype(">f2")), arr)  # another byte order
+    assert not is_npy_of(saved(np.asfortranarray(arr[:2].T)), np.asfortranarray(arr[:2].T))
