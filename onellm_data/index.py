@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from onellm_data.errors import CorpusError
+from onellm_data.index_tokens import METADATA_KEY, merged_tokenizers
 from onellm_data.schema import Sample
 from onellm_data.shards.atomic import atomic_path, commit, disk_error, tmp_path_for
 
@@ -268,6 +269,9 @@ def _merge(corpus: Path) -> dict[str, int]:
                            key=lambda p: (p.parent.name, p.name))
             pieces = [pq.read_table(f, schema=SCHEMAS[table]) for f in files]
             merged = pa.concat_tables(pieces) if pieces else SCHEMAS[table].empty_table()
+            if table == "samples":  # which tokenizer counted each source's tokens
+                tokenizers = json.dumps(merged_tokenizers(files), sort_keys=True).encode()
+                merged = merged.replace_schema_metadata({**(merged.schema.metadata or {}), METADATA_KEY: tokenizers})
             if table == "samples" and merged.num_rows:
                 keys = merged.column("key")
                 if pc.count_distinct(keys).as_py() != merged.num_rows:

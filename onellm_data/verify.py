@@ -20,10 +20,11 @@ from typing import Any
 from onellm_data.errors import CorpusError
 from onellm_data.index import (INDEX_DIR, PARTS_DIR, SampleColumns, finalize, index_dir, part_path, read_tables,
                                to_table, write_table)
-from onellm_data.pipeline.partition import marker_path, read_marker
+from onellm_data.index_tokens import tokenizer_record, with_tokenizer
+from onellm_data.pipeline.partition import _count_tokens, _token_counter, marker_path, read_marker
 from onellm_data.progress import Progress
 from onellm_data.schema import Sample
-from onellm_data.shards.atomic import file_sha256
+from onellm_data.shards.atomic import TMP_PREFIX, file_sha256
 
 SHARD_NAME = re.compile(r"^(?P<source>[a-z0-9_]+)-(?P<partition>\d{6})-(?P<number>\d{3})\.tar$")
 
@@ -46,7 +47,9 @@ def tar_members(path: Path) -> list[tuple[str, int, int]]:
 
 
 def _on_disk_shards(corpus: Path) -> set[str]:
-    return {str(p.relative_to(corpus)) for p in corpus.glob("*/*/*.tar") if p.parts[-3] != INDEX_DIR}
+    """Shards under their final names (a running or killed writer's temporary files are not shards)."""
+    return {str(p.relative_to(corpus)) for p in corpus.glob("*/*/*.tar")
+            if p.parts[-3] != INDEX_DIR and not p.name.startswith(TMP_PREFIX)}
 
 
 def _check_shard(corpus: Path, row: dict[str, Any], expected: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -207,8 +210,19 @@ def rebuild_index(corpus: Path | str, progress: Progress | None = None) -> Rebui
     return RebuildResult(counts, len(committed), sorted(on_disk - committed))
 
 
+def _counted_with(corpus: Path, source: str) -> str:
+    """The tokenizer setting to recount a source's tokens with: the default model when the source's settings
+    record its hash (a tokenizer given by path cannot be found again: "", no counts)."""
+    path = index_dir(corpus) / PARTS_DIR / source / "_settings.json"
+    recorded = json.loads(path.read_text()).get("shards", {}).get("tokenizer") if path.exists() else None
+    default = tokenizer_record(None)
+    return None if default and recorded == default["sha256"] else ""  # None: the default model
+
+
 def _rebuild_partition(corpus: Path, source: str, partition: int, listed: list[dict[str, Any]]) -> None:
     rows, shards = SampleColumns(), []
+    setting = _counted_with(corpus, source)
+    sp = _token_counter(setting)
     for entry in sorted(listed, key=lambda e: e["shard"]):
         rel = entry["shard"]
         path = corpus / rel
@@ -225,10 +239,11 @@ def _rebuild_partition(corpus: Path, source: str, partition: int, listed: list[d
             raise CorpusError(f"cannot rebuild the index from {path}: {exc}") from exc
         for sample, offset, json_size in items:
             for number, item in enumerate(sample.items()):
-                rows.add(item, rel, partition, offset, json_size, conversation=number, stored_key=sample.key)
+                tokens = _count_tokens(sp, item) if sp is not None else None
+                rows.add(item, rel, partition, offset, json_size, tokens, number, sample.key)
         shards.append({"shard": rel, "source": source, "modality": path.parts[-3], "partition": partition,
                        "count": len(items), "bytes": path.stat().st_size, "sha256": digest})
-    write_table(rows.table(), part_path(corpus, source, partition, "samples"))
+    write_table(with_tokenizer(rows.table(), source, setting), part_path(corpus, source, partition, "samples"))
     write_table(to_table(shards, "shards"), part_path(corpus, source, partition, "shards"))
     rejects_part = part_path(corpus, source, partition, "rejects")
     if not rejects_part.exists():

@@ -21,6 +21,7 @@ from onellm_data.converters._grouping import GROUP, convert_group
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.index import META_COLUMNS, SampleColumns, part_path, parts_dir, to_table, write_table
+from onellm_data.index_tokens import resolve_tokenizer, with_tokenizer
 from onellm_data.schema import Sample, validate
 from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
 from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
@@ -35,7 +36,7 @@ class ShardSettings:
     max_count: int = 10_000  # samples per shard
     max_bytes: int = 1 << 30  # bytes per shard (a single larger sample still gets a shard of its own)
     partition_size: int = 10_000  # records per partition
-    tokenizer: str | None = None  # SentencePiece model used to count tokens into the index
+    tokenizer: str | None = None  # SentencePiece model counting tokens into the index (None: the bundled default; "": none)
 
     def __post_init__(self) -> None:
         if self.max_count < 1 or self.max_bytes < BLOCK or self.partition_size < 1:
@@ -88,8 +89,10 @@ def remove_partition_output(corpus: Path, source: str, partition: int) -> None:
 _TOKENIZERS: dict[str, Any] = {}
 
 
-def _token_counter(model_path: str | None):
-    """A cached SentencePiece processor per worker process, or None when no tokenizer is configured."""
+def _token_counter(setting: str | None):
+    """A cached SentencePiece processor per worker process (the default model when none is configured), or None
+    when counting is turned off (``tokenizer=""``)."""
+    model_path = resolve_tokenizer(setting)
     if model_path is None:
         return None
     if model_path not in _TOKENIZERS:
@@ -238,7 +241,8 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
         raise
 
     shards = sorted((s for st in streams.values() for s in st.done), key=lambda s: s["shard"])
-    write_table(rows.table(), part_path(corpus, source, task.partition, "samples"))
+    write_table(with_tokenizer(rows.table(), source, task.settings.tokenizer),
+                part_path(corpus, source, task.partition, "samples"))
     write_table(to_table(shards, "shards"), part_path(corpus, source, task.partition, "shards"))
     write_table(to_table(rejects, "rejects"), part_path(corpus, source, task.partition, "rejects"))
     by_reason: dict[str, int] = {}

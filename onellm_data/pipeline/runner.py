@@ -29,6 +29,7 @@ from onellm_data.pipeline.partition import (
 from onellm_data.converters.base import Converter
 from onellm_data.errors import CorpusError
 from onellm_data.index import finalize, parts_dir
+from onellm_data.index_tokens import resolve_tokenizer
 from onellm_data.pipeline.lock import source_lock
 from onellm_data.shards.atomic import ensure_writable_dir, file_sha256, remove_stale_tmp, write_bytes_atomic
 
@@ -49,8 +50,9 @@ class ConversionSummary:
 
 def _settings_fingerprint(converter: Converter, settings: ShardSettings) -> dict[str, Any]:
     fp = {"converter": converter.fingerprint(), "shards": asdict(settings)}
-    if settings.tokenizer:
-        fp["shards"]["tokenizer"] = hashlib.sha256(Path(settings.tokenizer).read_bytes()).hexdigest()
+    counted_with = resolve_tokenizer(settings.tokenizer)  # the default model when none is given
+    if counted_with:
+        fp["shards"]["tokenizer"] = hashlib.sha256(Path(counted_with).read_bytes()).hexdigest()
     return fp
 
 

@@ -156,7 +156,7 @@ def test_corpus_without_tokens_notes_it(tmp_path: Path) -> None:
     from tests.conftest import write_jsonl_source
 
     write_jsonl_source(tmp_path / "raw", bad=False)
-    run_conversion(JsonlConverter(tmp_path / "raw"), tmp_path / "c", ShardSettings(max_count=50))
+    run_conversion(JsonlConverter(tmp_path / "raw"), tmp_path / "c", ShardSettings(max_count=50, tokenizer=""))
     stats = compute_stats(tmp_path / "c")
     assert stats["totals"]["text_tokens"] is None and stats["conversations"]["tokens_counted"] is False
     assert stats["rejects"]["total"] == 0 and stats["totals"]["items"] == 15
