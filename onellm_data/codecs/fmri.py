@@ -113,6 +113,6 @@ def decode_fmri(data: bytes, train: bool = False, generator: torch.Generator | N
     if arr.ndim != 2 or arr.shape[1] != VOXELS:
         raise CodecError("fMRI member must be [reps, 15724]", f"shape {arr.shape}")
     native = arr.astype(arr.dtype.newbyteorder("="), copy=True)  # torch wants native, writable memory
-    # float16 → float32 in torch (vectorised; numpy's cast is ~6x slower), then the mean of the repetitions:
-    # the same float32 sums and division as numpy's ``astype(float32).mean(0)`` (tested equal).
-    return torch.from_numpy(native).float().mean(dim=0, keepdim=True)
+    # The mean of the repetitions in float32, converting float16 on the fly (numpy's cast is ~6x slower): the
+    # same float32 sums and division as numpy's ``astype(float32).mean(0)`` (tested equal).
+    return torch.from_numpy(native).mean(dim=0, keepdim=True, dtype=torch.float32)
