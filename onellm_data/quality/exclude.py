@@ -59,7 +59,8 @@ def recipe_exclude(recipe: Any, corpus: Path | None = None, samples: pa.Table | 
 
 def kept_out_report(recipe: Any, samples: pa.Table) -> list[dict]:
     """Per source: samples and answer tokens each filter bound removes, those the exclude lists remove, and all
-    together (``filter`` = "(all)"); ``of`` is the source's samples in the index."""
+    together (``filter`` = "(all)"); ``of`` is the source's samples in the index. Answer tokens are estimated as
+    characters / 4 (as the mix preview does) when the index holds no token counts."""
     import numpy as np
 
     from onellm_data.quality.filters import apply_filters
@@ -72,8 +73,15 @@ def kept_out_report(recipe: Any, samples: pa.Table) -> list[dict]:
         return []
     keys = np.asarray(samples.column("key").to_pylist(), dtype=object)
     sources = np.asarray(samples.column("source").to_pylist(), dtype=object)
-    tokens = np.nan_to_num(pa.compute.cast(samples.column("answer_tokens"), pa.float64()).to_numpy(
-        zero_copy_only=False)) if "answer_tokens" in samples.column_names else np.zeros(len(keys))
+    def column(name: str) -> np.ndarray:
+        if name not in samples.column_names:
+            return np.full(len(keys), np.nan)
+        return pa.compute.cast(samples.column(name), pa.float64()).to_numpy(zero_copy_only=False)
+
+    tokens = column("answer_tokens")
+    if np.isnan(tokens).all():  # indexed without a tokenizer: the mix preview's estimate, characters / 4
+        tokens = column("answer_chars") / 4.0
+    tokens = np.nan_to_num(tokens)
     masks: dict[str, np.ndarray] = {}
     if bounds:
         result = apply_filters(samples, bounds)

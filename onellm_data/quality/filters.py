@@ -11,8 +11,8 @@ data:
 ```
 
 A bound compares one index column; a sample whose column is null (not recorded for it) passes, so a filter never
-drops what it cannot judge. Token bounds need a corpus converted with ``--tokenizer`` (an error otherwise, rather
-than silently keeping everything). Language detection is not offered: the text is not in the index and the
+drops what it cannot judge. Token bounds need token counts in the index (counted at conversion unless turned off;
+an error otherwise, rather than silently keeping everything). Language detection is not offered: the text is not in the index and the
 small detectors available (langdetect, langid) are unreliable on captions of a few words.
 """
 
@@ -91,7 +91,7 @@ def apply_filters(table: pa.Table, bounds: list[Bound]) -> FilterResult:
         column, kind = BOUNDS[b.name]
         values = _column(table, column)
         if column.endswith("_tokens") and table.num_rows and np.isnan(values).all():
-            raise CorpusError(f"filter {b.label}: the index has no token counts (convert with --tokenizer)")
+            raise CorpusError(f"filter {b.label}: the index has no token counts (the corpus was converted with token counting off)")
         scope = np.ones(table.num_rows, bool) if b.scope == "all" else modality == b.scope
         with np.errstate(invalid="ignore"):
             fails = (values < b.value) if kind == "min" else (values > b.value)

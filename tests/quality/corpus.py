@@ -104,7 +104,8 @@ def _audio(wave: np.ndarray, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def build_planted_corpus(tmp: Path) -> Path:
+def build_planted_corpus(tmp: Path, tokenizer: str | None = None) -> Path:
+    """The corpus under ``tmp/corpus`` (``tokenizer=""``: no token counts in the index)."""
     corpus = tmp / "corpus"
     photo0 = jpeg(photo(0))
     alpha = _write(tmp / "raw" / "alpha", {"p0.jpg": photo0, "p1.jpg": jpeg(photo(1)),
@@ -141,5 +142,5 @@ def build_planted_corpus(tmp: Path) -> Path:
          "conversations": _turns("What is this?", "A coiled spring.", "<point>")},
     ])
     for name, raw in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-        run_conversion(JsonlConverter(raw, source=name), corpus, ShardSettings(max_count=4))
+        run_conversion(JsonlConverter(raw, source=name), corpus, ShardSettings(max_count=4, tokenizer=tokenizer))
     return corpus

@@ -77,10 +77,11 @@ def test_unknown_scope_or_bound_is_an_error(planted, tmp_path):
         _lane_keys(recipe, planted)
 
 
-def test_token_bounds_need_token_counts(planted, tmp_path):
-    recipe = load_recipe(_recipe(tmp_path / "r.yaml", planted, "    all: {max_answer_tokens: 5}\n"))
+def test_token_bounds_need_token_counts(tmp_path):
+    uncounted = build_planted_corpus(tmp_path, tokenizer="")  # converted with token counting off
+    recipe = load_recipe(_recipe(tmp_path / "r.yaml", uncounted, "    all: {max_answer_tokens: 5}\n"))
     with pytest.raises(CorpusError, match="no token counts"):
-        _lane_keys(recipe, planted)
+        _lane_keys(recipe, uncounted)
 
 
 def test_answer_token_bound_reported_by_mix_and_stats(tmp_path):
