@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from onellm_data.bundled import find_recipe
 from onellm_data.schema import MODALITIES
 from onellm_data.typed_config import ConfigError, InvalidField, Reader, internal, load_yaml, setting
 
@@ -182,8 +183,9 @@ def _check(recipe: Recipe, r: Reader) -> Recipe:
 
 
 def load_recipe(path: Path | str, corpus: Path | str | None = None) -> Recipe:
-    """Parse and validate a recipe; with ``corpus`` (or a recipe corpus that exists) also check its data mix."""
-    path = Path(path)
+    """Parse and validate a recipe; with ``corpus`` (or a recipe corpus that exists) also check its data mix.
+    ``recipes/<name>.yaml`` absent from the working directory is the shipped recipe (installed package)."""
+    path = find_recipe(path)
     raw, lines = load_yaml(path, RecipeError)
     r = _reader(path, lines)
     data = r.mapping(raw, "")

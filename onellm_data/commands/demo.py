@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onellm_data.bundled import data_dir
+
 console = Console(stderr=True, soft_wrap=True, highlight=False)
-DEMO_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
+DEMO_RECIPE = data_dir("recipes") / "demo.yaml"
 # (modality, split, source): held-in sources are in the demo recipe's mix, held-out ones are not.
 EVAL_SOURCES = (("image", "held_in", "coco_captions"), ("image", "held_out", "cc3m"),
                 ("audio", "held_in", "audiocaps"), ("audio", "held_out", "wavcaps"))
