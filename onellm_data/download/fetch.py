@@ -96,7 +96,7 @@ def _fetch_file(manifest: Manifest, spec: FileSpec, opts: FetchOptions, sources:
         state.record(spec.path, digest, pinned=spec.sha256 is not None, verified_by=verified_by)
         state.save()
     bar.update(task, description=f"[green]✓ {manifest.name}/{spec.path}")
-    return Outcome(manifest.name, spec.path, "downloaded")
+    return Outcome(manifest.name, spec.path, "downloaded", f"verified by {verified_by}")
 
 
 def _extract(manifest: Manifest, spec: FileSpec, opts: FetchOptions, state: SourceState) -> Outcome:

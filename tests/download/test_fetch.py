@@ -48,6 +48,8 @@ def test_download_extracts_records_state_then_skips(server: FaultServer, tmp_pat
     opts = FetchOptions(root=tmp_path, jobs=2, backoff=0.0)
     outcomes = download_sources([m], opts)
     assert sorted(o.status for o in outcomes) == ["downloaded", "downloaded", "extracted"]
+    assert {o.path: o.message for o in outcomes if o.status == "downloaded"} == {
+        "coco/train2017.zip": "verified by sha256", "ann.json": "verified by size"}
     assert (tmp_path / "demo/coco/train2017/1.jpg").read_bytes() == b"jpeg-bytes"
     assert local_status(tmp_path, m).status == "verified"
     requests = len(server.log)
