@@ -26,6 +26,8 @@ class Outcome:
 
 def judge(summary: ConversionSummary, max_reject_share: float) -> Outcome:
     """A run that wrote no sample, or rejected more than ``max_reject_share`` of its records, failed."""
+    if summary.partitions_done + summary.partitions_skipped == 0 and summary.records:
+        return Outcome(summary.source, "")  # --partition i/n gave this run no partition of a small source
     rejected = sum(summary.rejects.values())
     top = ", ".join(f"{reason} ({n})" for reason, n in summary.rejects.most_common(TOP_REASONS))
     if summary.samples == 0:

@@ -122,3 +122,9 @@ def test_csv_with_other_columns_is_a_one_line_error(tmp_path):
     code, out = cli_process("convert", "audiocaps", "--raw", tmp_path, "--out", tmp_path / "c")
     assert code == 2 and "Traceback" not in out
     assert f"{tmp_path / 'train.csv'}: expected an AudioCaps CSV" in out and "found columns file_name" in out
+
+
+def test_a_partitioned_run_given_no_partition_is_not_a_failure(tmp_path):
+    raw = jsonl_raw(tmp_path, 2, 0)
+    code, out = cli("convert", "jsonl", "--raw", raw, "--out", tmp_path / "c", "-j", "1", "--partition", "3/4")
+    assert code == 0, out
