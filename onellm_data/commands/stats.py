@@ -34,6 +34,13 @@ def register(app: typer.Typer) -> None:
         t = figures["totals"]
         console.print(f"{t['items']} samples in {t['shards']} shards, {t['sources']} sources, "
                       f"{t['rejects']} rejects")
+        quality = figures.get("quality") or {}
+        if quality.get("dedup"):
+            d = quality["dedup"]
+            console.print(f"duplicates: {d['groups']} groups, {d['excluded']} samples on quality/dedup_exclude.txt")
+        if quality.get("contamination"):
+            console.print(f"contamination: {quality['contamination']['samples_flagged']} training samples overlap "
+                          "evaluation sets (quality/contamination.md)")
         for note in figures["notes"]:
             console.print(f"[yellow]note:[/yellow] {note}")
         if figures["deep"] is not None and figures["deep"]["problem_count"]:

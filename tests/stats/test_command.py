@@ -21,6 +21,15 @@ def test_stats_command_writes_reports(tmp_path: Path) -> None:
     assert (out / "stats.md").read_text().startswith("# Corpus statistics")
     assert "<svg" in (out / "report.html").read_text()
 
+    assert "duplicates:" not in result.output  # no quality results yet
+
+    from onellm_data.quality import dedup_corpus
+
+    dedup_corpus(corpus)
+    result = CliRunner().invoke(app, ["stats", str(corpus)])
+    assert result.exit_code == 0 and "duplicates: " in result.output
+    assert json.loads((out / "stats.json").read_text())["quality"]["dedup"] is not None
+
     next(corpus.glob("image/jsonl/*.tar")).unlink()
     result = CliRunner().invoke(app, ["stats", str(corpus), "--deep", "--out", str(tmp_path / "r2")])
     assert result.exit_code == 1 and (tmp_path / "r2" / "stats.json").exists()
