@@ -1,0 +1,56 @@
+"""Megatron-Energon reads every modality of the corpus through get_train_dataset / get_loader, as model tensors."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+from typer.testing import CliRunner
+
+pytest.importorskip("megatron.energon", reason="megatron-energon (the test extra) is not installed")
+
+from megatron.energon import WorkerConfig, get_loader, get_train_dataset  # noqa: E402
+
+from onellm_data.cli import app  # noqa: E402
+from onellm_data.codecs import SHAPES  # noqa: E402
+from onellm_data.interop.energon import OnellmTaskEncoder  # noqa: E402
+from onellm_data.verify import verify  # noqa: E402
+
+MODALITIES = ["image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text"]
+
+
+@pytest.fixture(scope="module")
+def energon_corpus(sample_corpus):
+    result = CliRunner().invoke(app, ["energon", str(sample_corpus)])
+    assert result.exit_code == 0, result.output
+    return sample_corpus
+
+
+def test_metadata_written_and_verify_ignores_it(energon_corpus):
+    for modality in MODALITIES:
+        meta = energon_corpus / modality / ".nv-meta"
+        for name in ("dataset.yaml", "split.yaml", "index.sqlite", "sample_loader.py"):
+            assert (meta / name).is_file(), meta / name
+    assert list(energon_corpus.glob("*/*/*.tar.idx"))  # Energon's per-shard indexes beside the tars
+    report = verify(energon_corpus)
+    assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_every_modality_reads_as_model_tensors(energon_corpus, modality):
+    index = pq.read_table(energon_corpus / "index" / "samples.parquet").to_pandas()
+    stored = index[index["modality"] == modality].drop_duplicates("stored_key")
+    ds = get_train_dataset(energon_corpus / modality, batch_size=2, shuffle_buffer_size=None,
+                           max_samples_per_sequence=None, worker_config=WorkerConfig(rank=0, world_size=1, num_workers=0),
+                           task_encoder=OnellmTaskEncoder(), repeat=False)
+    seen = []
+    for batch in get_loader(ds):
+        assert set(batch.modality) == {modality}
+        seen.extend(batch.__key__)
+        if modality == "text":
+            assert batch.media is None or all(m is None for m in batch.media)
+        else:
+            assert isinstance(batch.media, torch.Tensor)
+            assert tuple(batch.media.shape[1:]) == SHAPES[modality]
+        assert all(c[0]["from"] == "human" for c in batch.conversations)
+    assert sorted(k.rsplit("/", 1)[-1] for k in seen) == sorted(stored["stored_key"])
