@@ -39,7 +39,8 @@ DEFAULT_SAMPLES_PER_SHARD = 10_000
 DEFAULT_SHARD_DIGITS = 5  # img2dataset's default oom_shard_count
 
 IMAGES_OPTION = Option("images", "img2dataset's output folder (default images/, or raw itself)", "path", media=True)
-PER_SHARD_OPTION = Option("samples_per_shard", "img2dataset's number_sample_per_shard", "int", DEFAULT_SAMPLES_PER_SHARD)
+PER_SHARD_OPTION = Option("samples_per_shard", "img2dataset's number_sample_per_shard", "int",
+                          DEFAULT_SAMPLES_PER_SHARD)
 DOWNLOADED = Need("img2dataset's downloaded images", ("images/", "./"), "[0-9]*")
 
 

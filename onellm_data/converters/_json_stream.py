@@ -38,7 +38,8 @@ def iter_json(path: Path, prefix: str = "item", expected: str | None = None) -> 
     if position == 0:
         present, found = json_shape(path, prefix)
         if not present:
-            what = expected or ("a JSON list" if prefix == "item" else f"a JSON object with a list under {prefix[:-5]!r}")
+            under = f"a JSON object with a list under {prefix.removesuffix('.item')!r}"
+            what = expected or ("a JSON list" if prefix == "item" else under)
             raise AnnotationError(path, what, found)
 
 

@@ -93,5 +93,6 @@ class AudiocapsConverter(Converter):
 
         conversations = prompt_turns("audio", caption_prompt("audio"), record["caption"])
         media, meta = prepare_audio(self.clip(record))
-        meta = {**meta, "youtube_id": record["youtube_id"], "start_time": record["start_time"], "split": record["split"]}
+        meta = {**meta, "youtube_id": record["youtube_id"], "start_time": record["start_time"],
+                "split": record["split"]}
         return self.sample(record["source_id"], "audio", conversations, media, meta)

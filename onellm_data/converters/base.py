@@ -69,13 +69,9 @@ class Converter(ABC):
         """Folders media may be read from, resolved: the raw folder, plus folders the user named explicitly."""
         if self._roots is None:
             base = self.raw if self.raw.is_dir() else self.raw.parent
-            roots = [base, *self.extra_media_roots(), *media_option_roots(self.raw, self.declared_options, self.options)]
+            roots = [base, *media_option_roots(self.raw, self.declared_options, self.options)]
             self._roots = tuple(Path(os.path.realpath(r)) for r in roots)
         return self._roots
-
-    def extra_media_roots(self) -> list[Path]:
-        """Further allowed roots a converter takes from its own options (e.g. the release's media root)."""
-        return []
 
     def media(self, path: Path) -> Path:
         """``path`` when it resolves (after symlinks) inside an allowed root; else a reject.
