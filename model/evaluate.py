@@ -196,6 +196,20 @@ def run_eval(task: str, items: list[EvalItem], answer_fn: Callable[[EvalItem], s
 
 # --- the model as an answer function ---------------------------------------------------------------------------
 
+ONELLM_TEMPERATURE, ONELLM_TOP_P = 0.1, 0.75  # OneLLM's demo and eval scripts
+ONELLM_DTYPE = "fp16"  # OneLLM ran inference in fp16 on GPU
+
+
+def compat_dtype(dtype: str, device: str, onellm_compat: bool) -> str:
+    """``--onellm-compat`` runs fp16 as OneLLM did, on a GPU (CPU half precision is neither OneLLM's set-up nor
+    fast, so CPU keeps ``dtype``); an explicit other ``--dtype`` is an error."""
+    if not onellm_compat or device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        return dtype
+    if dtype not in ("auto", ONELLM_DTYPE):
+        raise ValueError(f"--onellm-compat runs {ONELLM_DTYPE} on GPU: drop --dtype {dtype}")
+    return ONELLM_DTYPE
+
+
 @dataclass(frozen=True)
 class DecodeSettings:
     """Greedy by default (reproducible); the paper decoded with temperature 0.1, top-p 0.75."""
@@ -209,6 +223,17 @@ class DecodeSettings:
     # is cut at "###" either way, so this only saves time. It could cut a markdown "## heading" inside a long
     # chat answer, so chat leaves it off.
     stop_at_separator: bool = True
+
+    @classmethod
+    def choose(cls, max_new_tokens: int, temperature: float, top_p: float, seed: int, *, onellm_compat: bool,
+               stop_at_separator: bool = True) -> DecodeSettings:
+        """The user's decoding, or with ``onellm_compat`` OneLLM's own (temperature 0.1, top-p 0.75), which its
+        published numbers were measured with; asking for both is an error."""
+        if onellm_compat:
+            if (temperature, top_p) != (0.0, 1.0):
+                raise ValueError("--onellm-compat sets temperature 0.1 and top-p 0.75: drop --temperature/--top-p")
+            temperature, top_p = ONELLM_TEMPERATURE, ONELLM_TOP_P
+        return cls(max_new_tokens, temperature, top_p, seed, stop_at_separator)
 
     def to_dict(self) -> dict[str, Any]:
         return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,

@@ -44,6 +44,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
         dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        onellm_compat: Annotated[bool, typer.Option(
+            help="Decode as OneLLM's demo did: temperature 0.1, top-p 0.75, fp16 on GPU.")] = False,
         prompt_format: Annotated[str, typer.Option(
             "--format", help="auto (the format the weights trained on, from stage.json; OneLLM's release: chat), "
                              "chat, or caption (BOS alone: the model captions the input and the question is unused).")
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer one question about one input, through the same codecs and conversation template as training."""
         from model.checkpoint import CheckpointError
-        from model.evaluate import DecodeSettings, ModelAnswerer
+        from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype
         from model.inference import load_inference
         from model.media import MediaInput, check_input
         from onellm_data.errors import OnellmDataError
@@ -67,11 +69,12 @@ def register(app: typer.Typer) -> None:
                 item = MediaInput(modality, Path(media), map_path=map_path,
                                   window=tuple(window) if window is not None else None)
                 check_input(item)
-            loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
+            settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat,
+                                             stop_at_separator=False)
+            loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device,
+                                    dtype=compat_dtype(dtype, device, onellm_compat))
             fmt = loaded.info.format if prompt_format == "auto" else prompt_format
-            answerer = ModelAnswerer(loaded.model, loaded.tokenizer,
-                                     DecodeSettings(max_new_tokens, temperature, top_p, seed, stop_at_separator=False),
-                                     fmt=fmt)
+            answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, fmt=fmt)
             if fmt == "caption":
                 console.print("note: a caption-format model (alignment stage) takes no question; it captions the input")
             answer = answerer.ask(item, question)

@@ -105,6 +105,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
         dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        onellm_compat: Annotated[bool, typer.Option(
+            help="Decode as OneLLM did for its published numbers: temperature 0.1, top-p 0.75, fp16 on GPU.")
+        ] = False,
         prompt_format: Annotated[str, typer.Option(
             "--format", help="auto (the format the weights trained on, from stage.json; OneLLM's release: chat), "
                              "chat (conversation template) or caption (BOS alone, as alignment stages train).")
@@ -120,13 +123,15 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from model.checkpoint import CheckpointError
-        from model.evaluate import DecodeSettings, ModelAnswerer, run_eval
+        from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype, run_eval
         from model.inference import load_inference
         from onellm_data.errors import OnellmDataError
 
         try:
             evalset, paper = _load_set(dataset, task, modality, annotations, media_root, prompt)
             evalset = evalset.limit(limit)
+            settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat)
+            dtype = compat_dtype(dtype, device, onellm_compat)
             loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
         except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
@@ -136,7 +141,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"{evalset.name}: {len(evalset.items)} {evalset.task} items on {evalset.modality}; "
                       f"{info.kind} {info.path} on {info.device} ({str(info.dtype).removeprefix('torch.')}), "
                       f"tokenizer {info.tokenizer}, {fmt} format")
-        settings = DecodeSettings(max_new_tokens, temperature, top_p, seed)
         try:
             answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, batch_size, fmt)
         except ValueError as exc:
