@@ -28,7 +28,7 @@ MIN_POINTS = 32
 MESH_EXTS = {"obj", "off", "stl", "glb", "gltf"}
 CLOUD_EXTS = {"ply", "pcd", "xyz", "pts"}
 COLOUR_RANGES = (1.0, 255.0, 65535.0)  # [0, 1] floats, 8-bit, 16-bit
-NPZ_AXES = (("x", "y", "z"),)
+NPZ_AXES = ("x", "y", "z")
 NPZ_COLOURS = (("r", "g", "b"), ("red", "green", "blue"))
 NPZ_XYZ = ("xyz", "points", "pos", "coords", "coord", "vertices")
 NPZ_RGB = ("rgb", "colors", "colours", "color", "colour")
@@ -58,7 +58,7 @@ def _npz_column(z: Any, names: tuple[str, ...]) -> np.ndarray | None:
 def _from_npz(z: Any) -> np.ndarray:
     """Separate x/y/z (+ r/g/b or red/green/blue) arrays, xyz + rgb arrays, or a single [N, 3|6] array."""
     lower = {k.lower(): k for k in z.files}
-    xyz = _npz_column(z, NPZ_AXES[0])
+    xyz = _npz_column(z, NPZ_AXES)
     rgb = next((c for names in NPZ_COLOURS if (c := _npz_column(z, names)) is not None), None)
     if xyz is None:
         key = next((lower[n] for n in NPZ_XYZ if n in lower), None)
