@@ -95,3 +95,14 @@ def _member(corpus, index, key, ext):
     shard = index.set_index("key").loc[key, "shard"]
     with tarfile.open(corpus / shard) as tar:
         return tar.extractfile(f"{key}.{ext}").read()
+
+
+def test_video_shard_without_features_reads_bytes_after_cast(sample_corpus, hf_offline):
+    """The README recipe for HF's torchcodec-only video decoding: keep the bytes with ``decode=False``."""
+    from datasets import Video
+
+    index = _index(sample_corpus)
+    shard = index[index["modality"] == "video"]["shard"].iloc[0]
+    ds = _load([str(sample_corpus / shard)], hf_offline).cast_column("mp4", Video(decode=False))
+    row = ds[0]
+    assert row["mp4"]["bytes"] == _member(sample_corpus, index, row["__key__"], "mp4")
