@@ -54,3 +54,10 @@ def test_every_modality_reads_as_model_tensors(energon_corpus, modality):
             assert tuple(batch.media.shape[1:]) == SHAPES[modality]
         assert all(c[0]["from"] == "human" for c in batch.conversations)
     assert sorted(k.rsplit("/", 1)[-1] for k in seen) == sorted(stored["stored_key"])
+
+
+def test_loader_refuses_members_energon_already_decoded():
+    from onellm_data.interop.energon import sample_loader
+
+    with pytest.raises(TypeError, match="auto_decode=False or task_encoder=OnellmTaskEncoder"):
+        sample_loader({"__key__": "k", "json": {"modality": "depth"}, "depth.png": torch.zeros(3, 4, 4)})
