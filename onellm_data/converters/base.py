@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,14 +74,17 @@ class Converter(ABC):
             self._roots = tuple(Path(os.path.realpath(r)) for r in roots)
         return self._roots
 
+    def _root_strings(self) -> tuple[str, ...]:
+        return tuple(str(root).rstrip(os.sep) for root in self.media_roots())
+
     def media(self, path: Path) -> Path:
         """``path`` when it resolves (after symlinks) inside an allowed root; else a reject.
 
         Annotation files name media paths, and a symlink can point anywhere: without this check a crafted row
         (``/etc/passwd``, ``../../``) or link would pack files from outside the source into the corpus.
         """
-        resolved = Path(os.path.realpath(path))
-        if not any(resolved.is_relative_to(root) for root in self.media_roots()):
+        resolved = _real_path(path)
+        if not any(resolved == root or resolved.startswith(root + os.sep) for root in self._root_strings()):
             raise RejectError(OUTSIDE_ROOT, str(path))
         return path
 
@@ -95,3 +99,17 @@ class Converter(ABC):
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_roots": None}  # resolved on the machine that converts
+
+
+def _real_path(path: Path) -> str:
+    """``os.path.realpath`` with the folders' part cached: thousands of media files share a few folders, and
+    resolving every component of every path costs more than the rest of the check."""
+    name = path.name
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    return os.path.join(_real_dir(str(path.parent)), name)
+
+
+@lru_cache(maxsize=4096)
+def _real_dir(folder: str) -> str:
+    return os.path.realpath(folder)
