@@ -9,8 +9,9 @@ the bare call of the load side, the decode the loader will do anyway: validation
 
 Bare calls: image PIL decode + resize + centre crop + CLIP normalisation in numpy; video decord open +
 ``get_batch`` of the same 5 frames (no resize or crops); audio soundfile read + kaldi-native-fbank; point ``np.load`` +
-pc_norm in numpy (conversion: open3d's farthest-point down-sampling); depth the image bare call on both images;
-IMU and fMRI ``np.load`` (+ mean for fMRI).
+pc_norm in numpy (conversion: open3d's farthest-point down-sampling); depth the image bare call on both images
+(both sides); IMU ``np.load`` (conversion: ``np.interp`` of each channel onto the window's 200 Hz grid +
+``np.save``); fMRI ``np.load`` + mean (conversion: ``np.load`` of MindEye's per-trial file + ``np.save``).
 
     python benchmarks/bench_codec_sides.py [--repeats 5] [--only image,video,audio]
 """
