@@ -101,13 +101,13 @@ class OneLLM(nn.Module):
 
     @torch.no_grad()
     def init_modality_from(self, source: str, target: str) -> None:
-        """Copy ``source``'s modality tokens, router, projections and tags to ``target`` (OneLLM's warm start
-        for the modalities a later alignment stage adds)."""
+        """Copy ``source``'s modality tokens, projections and tags to ``target`` (OneLLM's warm start for the
+        modalities a later alignment stage adds); the router keeps its own fresh weights, as in OneLLM."""
         src, dst = release_name(source), release_name(target)
         core = self.llma
         for name in ("resample_tokens", "start_tag", "end_tag"):
             getattr(core, name)[dst].copy_(getattr(core, name)[src])
-        for name in ("routers", "clip_proj1", "clip_proj2"):
+        for name in ("clip_proj1", "clip_proj2"):
             getattr(core, name)[dst].load_state_dict(getattr(core, name)[src].state_dict())
 
     def set_trainable(self, trainable: list[str] | tuple[str, ...]) -> None:

@@ -27,7 +27,7 @@ from onellm_data.index import read_table
 from onellm_data.loader.failures import FailureBudget
 from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, ScheduleState, uniform
 from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, key_fraction, lane_tables
-from onellm_data.loader.template import TextTokenizer, encode_conversation, pad
+from onellm_data.loader.template import CAPTION, TextTokenizer, encode_conversation, pad
 from onellm_data.recipes import Recipe, check_corpus
 from onellm_data.schema import MODALITIES
 
@@ -149,7 +149,9 @@ class MixedDataset(IterableDataset):
                                           self.recipe.format)
         media = None
         if lane.modality != "text":
-            media = self.decoder(lane.modality, members, train=self.train, generator=generator)
+            # OneLLM masks audio spectrograms (SpecAugment) in its alignment stages only, not in instruction tuning.
+            augment = self.train and (lane.modality != "audio" or self.recipe.format == CAPTION)
+            media = self.decoder(lane.modality, members, train=augment, generator=generator)
         return ids, labels, media
 
     def validation_batches(self) -> Iterator[dict[str, Any]]:

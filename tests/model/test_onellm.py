@@ -87,6 +87,8 @@ def test_init_modality_from_copies_projection_parts() -> None:
     model.init_modality_from("image", "depth")
     core = model.llma
     assert torch.equal(core.resample_tokens["rgbd"], core.resample_tokens["image"])
-    assert torch.equal(core.routers["rgbd"].fc2.weight, core.routers["image"].fc2.weight)
+    for a, b in zip(core.clip_proj2["rgbd"].state_dict().values(), core.clip_proj2["image"].state_dict().values()):
+        assert torch.equal(a, b)
+    assert not torch.equal(core.routers["rgbd"].fc2.weight, core.routers["image"].fc2.weight)  # as OneLLM
     assert torch.equal(core.end_tag["rgbd"], core.end_tag["image"])
     assert not torch.equal(core.resample_tokens["audio"], core.resample_tokens["image"])
