@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# Our modality names (as in the corpus) and the names the released checkpoint uses for them.
-MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
+from onellm_data.schema import MEDIA_MODALITIES
+
+# The names the released checkpoint uses for our modality names (MEDIA_MODALITIES, as in the corpus).
 RELEASE_NAMES: dict[str, str] = {"depth": "rgbd", "normal": "rgbn"}
 RELEASE_ORDER: tuple[str, ...] = ("image", "video", "audio", "point", "rgbd", "rgbn", "fmri", "imu")
 
@@ -24,7 +25,7 @@ def release_name(modality: str) -> str:
         return modality
     if modality in RELEASE_NAMES:
         return RELEASE_NAMES[modality]
-    raise ValueError(f"unknown modality {modality!r}; expected one of {MODALITIES}")
+    raise ValueError(f"unknown modality {modality!r}; expected one of {MEDIA_MODALITIES}")
 
 
 def ffn_hidden(dim: int, multiple_of: int, multiplier: float | None = None) -> int:

@@ -11,9 +11,8 @@ import torch
 
 from onellm_data import codecs
 from onellm_data.errors import OnellmDataError
+from onellm_data.schema import MAP_MODALITIES, MEDIA_MODALITIES
 
-MEDIA_MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
-MAP_MODALITIES: tuple[str, ...] = ("depth", "normal")
 
 
 class MediaError(OnellmDataError):

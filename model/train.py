@@ -37,9 +37,9 @@ from onellm_data.errors import OnellmDataError
 from onellm_data.loader import make_loader
 from onellm_data.loader.dataset import make_validation, recipe_modalities
 from onellm_data.recipes import Recipe, RecipeError, check_corpus, load_recipe, recipe_error
+from onellm_data.schema import MEDIA_MODALITIES
 from onellm_data.typed_config import Reader
 
-MEDIA_MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri")
 MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from onellm_data.bundled import data_dir
+from onellm_data.schema import MODALITIES
 from onellm_data.typed_config import ConfigError, InvalidField, Reader, internal, load_yaml, setting
 
 MANIFEST_DIR = data_dir("manifests")  # the checkout's manifests/, or the copy an installed wheel carries
-MODALITIES = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text")
 # OneLLM's progressive alignment stages I-III and instruction tuning (onellm.md §4.1).
 STAGES = ("alignment-1", "alignment-2", "alignment-3", "instruction")
 ARCHIVE_KINDS = ("zip", "tar", "tar.gz", "7z")

@@ -18,6 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text")
+# The modalities that carry a media file (all but text-only samples); depth and normal pair a map with an RGB image.
+MEDIA_MODALITIES: tuple[str, ...] = tuple(m for m in MODALITIES if m != "text")
+MAP_MODALITIES: tuple[str, ...] = ("depth", "normal")
 
 # The placeholder a human turn carries for the sample's media (LLaVA's convention, one per modality).
 PLACEHOLDERS: dict[str, str] = {

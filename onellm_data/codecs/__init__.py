@@ -14,7 +14,7 @@ import torch
 
 from onellm_data.codecs.check import DecodeFailure, check_sample
 from onellm_data.errors import CodecError
-from onellm_data.schema import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS
+from onellm_data.schema import AUDIO_EXTS, IMAGE_EXTS, MAP_MODALITIES, VIDEO_EXTS
 
 __all__ = ["SHAPES", "DecodeFailure", "check_sample", "decode"]
 
@@ -44,7 +44,7 @@ def decode(modality: str, members: dict[str, bytes], *, train: bool = False,
     if modality == "audio":
         return import_module("onellm_data.codecs.audio").decode_audio(
             _first(members, AUDIO_EXTS, modality), train, generator)
-    if modality in ("depth", "normal"):
+    if modality in MAP_MODALITIES:
         depth = import_module("onellm_data.codecs.depth")
         return depth.decode_map_pair(_first(members, IMAGE_EXTS, modality),
                                      _first(members, (f"{modality}.png",), modality), train, generator)

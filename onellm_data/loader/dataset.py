@@ -29,7 +29,7 @@ from onellm_data.loader.schedule import GlobalBatch, LaneSpec, Schedule, Schedul
 from onellm_data.loader.streams import Lane, LaneOrder, ShardReader, build_lane, key_fraction, lane_tables
 from onellm_data.loader.template import CAPTION, TextTokenizer, encode_conversation, pad
 from onellm_data.recipes import Recipe, check_corpus
-from onellm_data.schema import MODALITIES
+from onellm_data.schema import MEDIA_MODALITIES
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
@@ -59,7 +59,7 @@ def recipe_modalities(recipe: Recipe, corpus: Path) -> set[str]:
         else:
             rows = table.filter(pc.equal(table.column("source"), entry.source))
             found.update(pc.unique(rows.column("modality")).to_pylist())
-    return {m for m in found if m in MODALITIES and m != "text"}
+    return {m for m in found if m in MEDIA_MODALITIES}
 
 
 def held_out_mask(recipe: Recipe, samples: pa.Table) -> np.ndarray:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onellm_data.errors import CorpusError
+from onellm_data.schema import MODALITIES
 
 # name -> (index column or derived value, comparison): "min" keeps value >= bound, "max" keeps value <= bound.
 BOUNDS: dict[str, tuple[str, str]] = {
@@ -35,7 +36,7 @@ BOUNDS: dict[str, tuple[str, str]] = {
     "min_answer_tokens": ("answer_tokens", "min"), "max_answer_tokens": ("answer_tokens", "max"),
     "min_text_tokens": ("text_tokens", "min"), "max_text_tokens": ("text_tokens", "max"),
 }
-SCOPES = ("all", "image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text")
+SCOPES = ("all", *MODALITIES)
 COLUMNS = ["key", "source", "modality", "width", "height", "duration", "num_points", "sample_rate",
            "answer_tokens", "text_tokens"]
 

@@ -3,13 +3,14 @@
 import pytest
 import torch
 
-from model.config import MODALITIES, preset
+from model.config import preset
 from model.onellm import OneLLM
 from model.release_layout import release_keys
+from onellm_data.schema import MEDIA_MODALITIES
 from tests.model.media_helpers import random_media
 
 
-@pytest.mark.parametrize("modality", MODALITIES)
+@pytest.mark.parametrize("modality", MEDIA_MODALITIES)
 def test_every_modality_gives_30_tokens_and_aligned_logits(tiny_model, modality) -> None:
     cfg = tiny_model.cfg
     media = random_media(modality, batch=2)
