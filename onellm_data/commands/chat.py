@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from onellm_data.errors import OnellmDataError
+
 console = Console(stderr=True)
 
 
@@ -54,11 +56,11 @@ def register(app: typer.Typer) -> None:
                                                              "token counts) instead of the answer alone.")] = False,
     ) -> None:
         """Answer one question about one input, through the same codecs and conversation template as training."""
+        # The model side pulls in torch: imported when the command runs so that `onellm-data --help` stays fast.
         from model.checkpoint import CheckpointError
         from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype
         from model.inference import load_inference
         from model.media import MediaInput, check_input
-        from onellm_data.errors import OnellmDataError
 
         try:
             if modality == "text":

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from onellm_data.errors import OnellmDataError
+
 console = Console(stderr=True)
 out_console = Console()
 MODALITY_NAMES = "image, video, audio, point, depth, normal, imu, fmri"
@@ -43,7 +45,7 @@ def metrics_table(result: dict[str, Any], title: str, paper: str | None = None):
 def _load_set(dataset: str | None, task: str | None, modality: str | None, annotations: Path, media_root: Path,
               prompt: str | None):
     """(EvalSet, paper numbers or None) from a named set or the generic formats of model/evaluate.py."""
-    from model.eval_sets import EVAL_SETS, EvalSet, EvalSetError, read_eval_set
+    from model.eval_sets import EVAL_SETS, EvalSet, EvalSetError, read_eval_set  # torch-heavy: at run time
     from model.evaluate import TASKS, caption_items, qa_items
 
     if dataset is not None:
@@ -122,10 +124,10 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        # The model side pulls in torch: imported when the command runs so that `onellm-data --help` stays fast.
         from model.checkpoint import CheckpointError
         from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype, run_eval
         from model.inference import load_inference
-        from onellm_data.errors import OnellmDataError
 
         try:
             evalset, paper = _load_set(dataset, task, modality, annotations, media_root, prompt)
