@@ -13,6 +13,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from model.run_files import TRAIN_LOG_FILE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,7 +33,7 @@ def train(corpus: Path, out: Path, steps: int, workers: int) -> dict[str, float]
 
     run(ROOT / "recipes" / "demo.yaml", RunOptions(out_dir=out, corpus=corpus, max_steps=steps, workers=workers,
                                                    log_every=10), log=lambda _: None)
-    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()][1:]  # skip warm-up
+    log = [json.loads(line) for line in (out / TRAIN_LOG_FILE).read_text().splitlines()][1:]  # skip warm-up
     return {"samples_per_s": statistics.mean(r["samples_per_s"] for r in log),
             "tokens_per_s": statistics.mean(r["tokens_per_s"] for r in log),
             "data_wait": statistics.mean(r["data_wait_frac"] for r in log)}

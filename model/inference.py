@@ -29,13 +29,11 @@ from model.config import ModelConfig, preset as make_preset
 from model.llama import rope_tables
 from model.onellm import OneLLM
 from model.release_layout import release_keys
+from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE, MODEL_FILE, RELEASE_FILE, STAGE_FILE
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
 from model.weight_files import looks_like_release, read_release
-from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
 from onellm_data.recipes import FORMATS
 
-MODEL_FILE = "model.pt"
-RELEASE_FILE = "consolidated.00-of-01.pth"
 TOKENIZER_FILE = "tokenizer.model"
 TRAINING_CHECKPOINT = ("a training checkpoint (trainable weights, optimiser and loader state, for --resume); "
                        f"eval and chat read the full model {MODEL_FILE} that training writes when it finishes")
@@ -68,7 +66,7 @@ def resolve_weights_path(weights: Path | str) -> Path:
     if looks_like_release(path):  # sharded: consolidated.*.pth ranks or pieces, safetensors (+ index)
         return path
     hint = ""
-    training = [n for n in (CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME) if (path / n).is_file()]
+    training = [n for n in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE) if (path / n).is_file()]
     if training:
         hint = f" It has {training[0]}, {TRAINING_CHECKPOINT}."
     elif any(path.glob("consolidated.*.pth")) and (path / "params.json").is_file():
@@ -89,7 +87,7 @@ def read_weights(path: Path) -> tuple[str, ModelConfig | None, Mapping[str, torc
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)  # old non-zip pickles cannot be mapped
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
-        if path.name in (CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME):
+        if path.name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE):
             raise CheckpointError(f"{path}: {TRAINING_CHECKPOINT}") from exc
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: "
                               f"{str(exc)[:200]})") from exc
@@ -147,7 +145,7 @@ def _config_for(kind: str, saved: ModelConfig | None, preset: str | None, path: 
 
 def read_stage(weights_file: Path) -> dict:
     """The ``stage.json`` a training run wrote beside its ``model.pt`` (empty when there is none)."""
-    stage = weights_file.parent / "stage.json"
+    stage = weights_file.parent / STAGE_FILE
     if not stage.is_file():
         return {}
     try:

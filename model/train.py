@@ -28,9 +28,9 @@ from model.config import ModelConfig, preset
 from model.distributed import DistInfo, init_distributed, pick_device, wrap_model
 from model.onellm import OneLLM
 from model.optim import OptimConfig
+from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE, MODEL_FILE, STAGE_FILE, TRAIN_LOG_FILE
 from model.text_tokenizer import Tokenizer
 from model.trainer import TrainConfig, Trainer
-from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
 from model.weight_files import looks_like_release
 
 from onellm_data.errors import OnellmDataError
@@ -39,8 +39,6 @@ from onellm_data.loader.dataset import make_validation, recipe_modalities
 from onellm_data.recipes import Recipe, RecipeError, check_corpus, load_recipe, recipe_error
 from onellm_data.schema import MEDIA_MODALITIES
 from onellm_data.typed_config import Reader
-
-MODEL_FILE, STAGE_FILE = "model.pt", "stage.json"
 
 
 @dataclass
@@ -130,6 +128,9 @@ def build_model(recipe: Recipe, corpus: Path, seed: int = 0, log: Callable[[str]
             model.init_modality_from(source, modality)
         if new:
             log(f"new modalities start from {source}'s projections, router, tokens and tags: {', '.join(new)}")
+    if recipe.init_experts_from_one:
+        model.init_experts_from_first()
+        log("UPM experts start as copies of one image projection (the paper's initialisation)")
     model.set_trainable(list(recipe.trainable))
     return model, (aligned or set()) | current
 
@@ -175,12 +176,12 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
     held_out = make_validation(recipe, corpus, tokenizer, opts.seed)  # data.held_out: validation loss per modality
     trainer = Trainer(module, loader, cfg, device=device, info=info, snapshot=snapshot, log=log,
                       validation=held_out.validation_batches if held_out is not None else None)
-    checkpoint = opts.out_dir / CHECKPOINT_NAME
-    if opts.resume and (checkpoint.is_file() or (opts.out_dir / LEGACY_CHECKPOINT_NAME).is_file()):
+    checkpoint = opts.out_dir / CHECKPOINT_FILE
+    if opts.resume and (checkpoint.is_file() or (opts.out_dir / LEGACY_CHECKPOINT_FILE).is_file()):
         trainer.resume(opts.out_dir)  # refuses a pickled legacy checkpoint instead of running it
         log(f"resumed from {checkpoint} at step {trainer.step}")
-    elif info.is_main and (opts.out_dir / "train_log.jsonl").exists():
-        (opts.out_dir / "train_log.jsonl").unlink()  # a fresh run starts a fresh log
+    elif info.is_main and (opts.out_dir / TRAIN_LOG_FILE).exists():
+        (opts.out_dir / TRAIN_LOG_FILE).unlink()  # a fresh run starts a fresh log
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(f"recipe {recipe.name}: {steps} steps, preset {recipe.model.preset}, trainable {list(recipe.trainable)} "
         f"({trainable:,} parameters), {info.world_size} process(es) on {device}")

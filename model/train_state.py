@@ -21,11 +21,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE
 from model.weight_files import CheckpointError
 from onellm_data.shards.atomic import atomic_path
 
-CHECKPOINT_NAME = "checkpoint.safetensors"
-LEGACY_CHECKPOINT_NAME = "checkpoint.pt"  # pickled by older versions: refused, since loading it may run code
 FORMAT = "onellm-train-state/1"
 
 # JSON markers for what plain JSON cannot say; anything else that is not JSON is an error, never pickled.
@@ -123,7 +122,7 @@ def save_checkpoint(directory: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (any tree of dicts, lists, tuples, scalars, tensors, numpy arrays) atomically."""
     tensors: dict[str, torch.Tensor] = {}
     tree = _split(payload, "", tensors, set())
-    final = Path(directory) / CHECKPOINT_NAME
+    final = Path(directory) / CHECKPOINT_FILE
     with atomic_path(final) as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "state": json.dumps(tree)})
     return final
@@ -133,15 +132,15 @@ def checkpoint_file(path: Path) -> Path:
     """The checkpoint file for ``path`` (the file itself or a run directory), refusing pickled checkpoints."""
     path = Path(path)
     if path.is_dir():
-        if (path / CHECKPOINT_NAME).is_file():
-            return path / CHECKPOINT_NAME
-        if (path / LEGACY_CHECKPOINT_NAME).is_file():
-            path = path / LEGACY_CHECKPOINT_NAME
+        if (path / CHECKPOINT_FILE).is_file():
+            return path / CHECKPOINT_FILE
+        if (path / LEGACY_CHECKPOINT_FILE).is_file():
+            path = path / LEGACY_CHECKPOINT_FILE
         else:
-            raise TrainStateError(f"no training checkpoint ({CHECKPOINT_NAME}) in {path}")
-    if path.name == LEGACY_CHECKPOINT_NAME:
+            raise TrainStateError(f"no training checkpoint ({CHECKPOINT_FILE}) in {path}")
+    if path.name == LEGACY_CHECKPOINT_FILE:
         raise TrainStateError(f"{path} is a pickled checkpoint from an older version; loading it could run "
-                              f"arbitrary code, so it is not read. Resume needs {CHECKPOINT_NAME}: start the "
+                              f"arbitrary code, so it is not read. Resume needs {CHECKPOINT_FILE}: start the "
                               "run again (or move the old file away to start fresh)")
     if not path.is_file():
         raise TrainStateError(f"no training checkpoint at {path}")

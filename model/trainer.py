@@ -19,9 +19,9 @@ from torch import nn
 from model.checkpoint import check_config
 from model.distributed import DistInfo, all_reduce_mean
 from model.optim import OptimConfig, build_optimizer, lr_at, set_lr
+from model.run_files import TRAIN_LOG_FILE
 from model.train_state import load_checkpoint, rng_state, save_checkpoint, set_rng_state, trainable_state_dict
-
-IGNORE_INDEX = -100
+from onellm_data.loader.template import IGNORE_INDEX
 
 
 @dataclass
@@ -212,5 +212,5 @@ class Trainer:
 
     def _append_log(self, record: dict[str, Any]) -> None:
         self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.cfg.out_dir / "train_log.jsonl", "a", encoding="utf-8") as fh:
+        with open(self.cfg.out_dir / TRAIN_LOG_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")

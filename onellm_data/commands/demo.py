@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from model.run_files import TRAIN_LOG_FILE
 from onellm_data.bundled import data_dir
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -104,7 +105,7 @@ def register(app: typer.Typer) -> None:
         console.rule("done")
         console.print(f"raw sources:  {raw_root}\ncorpus:       {corpus} (index: {corpus / 'index'})\n"
                       f"stats:        {', '.join(str(p) for p in reports.values())}\n"
-                      f"training:     {summary['model']}, {summary['checkpoint']}, {out / 'train' / 'train_log.jsonl'}\n"
+                      f"training:     {summary['model']}, {summary['checkpoint']}, {out / 'train' / TRAIN_LOG_FILE}\n"
                       f"evaluation:   {out / 'eval' / 'metrics.json'} (predictions under {out / 'eval'}/before, "
                       f"/after)\n"
                       f"{time.monotonic() - start:.0f} s")

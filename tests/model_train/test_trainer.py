@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from model.optim import OptimConfig, lr_at, parameter_groups
-from model.trainer import IGNORE_INDEX, TrainConfig, Trainer, causal_lm_loss
+from model.trainer import TrainConfig, Trainer, causal_lm_loss
 from model.train_state import load_checkpoint
+from onellm_data.loader.template import IGNORE_INDEX
 
 
 class TinyLM(nn.Module):

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from model.checkpoint import CheckpointError, read_model_file, read_state_dict
 from model.inference import load_inference
-from model.train_state import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, TrainStateError, load_checkpoint
+from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE
+from model.train_state import TrainStateError, load_checkpoint
 from onellm_data.cli import app
 from onellm_data.codecs.point import prepare_point
 from onellm_data.errors import RejectError
@@ -54,7 +55,7 @@ def test_the_crafted_pickle_does_run_code_when_unpickled(tmp_path):
     assert marker.exists()
 
 
-@pytest.mark.parametrize("name", [LEGACY_CHECKPOINT_NAME, CHECKPOINT_NAME])
+@pytest.mark.parametrize("name", [LEGACY_CHECKPOINT_FILE, CHECKPOINT_FILE])
 @pytest.mark.parametrize("writer", [_torch_pickle, _plain_pickle])
 def test_training_checkpoint_pickle_is_refused(tmp_path, name, writer):
     marker = tmp_path / "pwned"
@@ -102,12 +103,12 @@ def test_train_resume_refuses_a_crafted_checkpoint(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     marker = tmp_path / "pwned"
-    _torch_pickle(out / LEGACY_CHECKPOINT_NAME, marker)
+    _torch_pickle(out / LEGACY_CHECKPOINT_FILE, marker)
     result = CliRunner().invoke(app, ["train", str(recipe), "--out", str(out), "--resume", "--workers", "0"])
     assert result.exit_code != 0
     assert "could run arbitrary code" in result.output and "Traceback" not in result.output
     assert not marker.exists()
-    assert not (out / CHECKPOINT_NAME).exists()
+    assert not (out / CHECKPOINT_FILE).exists()
 
 
 def test_training_state_round_trips_without_pickle(tmp_path):
@@ -118,7 +119,7 @@ def test_training_state_round_trips_without_pickle(tmp_path):
                              "param_groups": [{"lr": 0.1, "betas": (0.9, 0.95), "params": [0]}]},
                "rng": rng_state(), "loader": {"position": 16}, "history": [{"loss": float("nan")}]}
     save_checkpoint(tmp_path, payload)
-    raw = (tmp_path / CHECKPOINT_NAME).read_bytes()
+    raw = (tmp_path / CHECKPOINT_FILE).read_bytes()
     assert b"\x80\x04" not in raw[:16] and not raw.startswith(b"PK")  # a safetensors header, not a pickle/zip
     back = load_checkpoint(tmp_path)
     assert torch.equal(back["model"]["a.weight"], payload["model"]["a.weight"])
@@ -183,7 +184,7 @@ def _with_visual_prefix(archive: Path, tmp_path: Path) -> Path:
 def test_crafted_training_state_metadata_is_a_clear_error(tmp_path, state):
     from safetensors.torch import save_file
 
-    save_file({"t": torch.zeros(1)}, str(tmp_path / CHECKPOINT_NAME),
+    save_file({"t": torch.zeros(1)}, str(tmp_path / CHECKPOINT_FILE),
               metadata={"format": "onellm-train-state/1", "state": state})
     with pytest.raises(TrainStateError, match=str(tmp_path)):
         load_checkpoint(tmp_path)
