@@ -110,6 +110,13 @@ class OneLLM(nn.Module):
         for name in ("clip_proj1", "clip_proj2"):
             getattr(core, name)[dst].load_state_dict(getattr(core, name)[src].state_dict())
 
+    def init_experts_from_first(self) -> None:
+        """Every UPM expert becomes a copy of the first (the paper's K copies of one image projection; OneLLM's
+        ``--init_from_image`` did it from a single-projection stage-I checkpoint)."""
+        experts = list(self.llma.resample_layers.values())
+        for expert in experts[1:]:
+            expert.load_state_dict(experts[0].state_dict())
+
     def set_trainable(self, trainable: list[str] | tuple[str, ...]) -> None:
         """``requires_grad`` True for the named groups, False for the rest."""
         unknown = set(trainable) - set(GROUP_PREFIXES)

@@ -130,6 +130,7 @@ class Recipe:
     init_clip: Path | None = None  # OpenAI CLIP ViT weights (frozen encoder) when init_from lacks them
     init_new_modalities_from: str | None = setting(None, choices=MODALITIES)  # OneLLM's copy from image
     format: str = setting("chat", choices=FORMATS)
+    init_experts_from_one: bool = False  # the paper's UPM init: every expert starts as a copy of the first
     description: str = ""
     key_lines: dict[str, int] = internal(default_factory=dict, repr=False, compare=False)  # for later errors
 

@@ -36,3 +36,4 @@ def test_train_log_has_validation_loss_per_modality_and_never_trains_held_out(tm
     held = set(samples.filter(held_out_mask(load_recipe(path), samples)).column("key").to_pylist())
     seen = {line.split("\t")[1] for line in (out / "seen_keys.rank0.txt").read_text().splitlines()}
     assert held and seen and held.isdisjoint(seen)
+
