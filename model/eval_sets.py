@@ -45,9 +45,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from model.evaluate import CAPTION_PROMPTS, EvalItem, qa_prompt
+from model.evaluate import EvalItem, qa_prompt
 from model.media import MediaInput
 from onellm_data.errors import OnellmDataError
+from onellm_data.prompts import CAPTION_PROMPTS
 
 
 class EvalSetError(OnellmDataError):

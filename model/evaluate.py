@@ -30,19 +30,8 @@ from model.generate import generate_batch
 from model.media import MediaInput, load_media
 from onellm_data.errors import OnellmDataError
 from onellm_data.loader.template import CHAT, TextTokenizer, check_format, encode_prompt, extract_answer
+from onellm_data.prompts import CAPTION_PROMPTS, MC_SUFFIX, SHORT_QA_SUFFIX
 
-CAPTION_PROMPTS = {
-    "image": "Provide a one-sentence caption for the provided image.",
-    "video": "Provide a one-sentence caption for the provided video.",
-    "audio": "Provide a one-sentence caption for the provided audio.",
-    "point": "Provide a one-sentence caption for the provided point cloud.",
-    "depth": "Provide a one-sentence caption for the provided image.",
-    "normal": "Provide a one-sentence caption for the provided image.",
-    "imu": "Describe the motion.",
-    "fmri": "Describe the scene based on fMRI data.",
-}
-QA_SUFFIX = "Answer the question using a single word or phrase."
-MC_SUFFIX = "Answer with the option's letter from the given choices directly."
 LETTERS = "ABCDEFGHIJ"
 TASKS = ("caption", "qa", "mc")
 
@@ -59,7 +48,7 @@ class EvalItem:
 def qa_prompt(question: str) -> str:
     """Short-answer QA (GQA, VQAv2, MSVD-QA, Clotho-AQA ...):
     ``{Q} Answer the question using a single word or phrase.``"""
-    return f"{question.strip()} {QA_SUFFIX}"
+    return f"{question.strip()} {SHORT_QA_SUFFIX}"
 
 
 def mc_prompt(question: str, options: Sequence[str]) -> str:

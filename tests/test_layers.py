@@ -5,7 +5,8 @@ function-local and ``TYPE_CHECKING`` ones included, so a cycle hidden inside a f
 - the data layer (``onellm_data``) never imports ``model``; only the application commands that need a model
   (train, eval, chat, demo) sit on top of both;
 - ``model`` reaches ``onellm_data`` only through the loader, the codecs and the recipes (plus the shared error
-  types, the sample schema and the atomic-write helper), never the index, converters or pipeline internals.
+  types, the sample schema, the prompts and the atomic-write helper), never the index, converters or pipeline
+  internals.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("onellm_data", "model")
 APPLICATION = {f"onellm_data.commands.{name}" for name in ("train", "eval", "chat", "demo", "_demo_eval")}
-# errors and schema are the shared vocabulary; typed_config is the recipes' reader; shards.atomic is the project's
-# one atomic-file-write helper.
+# errors, schema and prompts are the shared vocabulary; typed_config is the recipes' reader; shards.atomic is the
+# project's one atomic-file-write helper.
 MODEL_MAY_USE = ("onellm_data.loader", "onellm_data.codecs", "onellm_data.recipes", "onellm_data.typed_config",
-                 "onellm_data.errors", "onellm_data.schema", "onellm_data.shards.atomic")
+                 "onellm_data.errors", "onellm_data.schema", "onellm_data.prompts", "onellm_data.shards.atomic")
 
 
 def module_files() -> dict[str, Path]:

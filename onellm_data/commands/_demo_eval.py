@@ -18,9 +18,10 @@ from typing import Any
 
 import torch
 
-from model.evaluate import CAPTION_PROMPTS, DecodeSettings, EvalItem, ModelAnswerer, run_eval
+from model.evaluate import DecodeSettings, EvalItem, ModelAnswerer, run_eval
 from model.media import MediaInput
 from onellm_data.index import read_table
+from onellm_data.prompts import CAPTION_PROMPTS
 
 MEDIA_EXTS = {"image": ("jpg", "png"), "audio": ("flac", "wav", "mp3")}
 SPLITS = ("held_in", "held_out")

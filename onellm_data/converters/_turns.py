@@ -12,11 +12,9 @@ from typing import Any
 
 from onellm_data.converters._rejects import EMPTY_CAPTION, MALFORMED_ROW
 from onellm_data.errors import RejectError
+from onellm_data.prompts import CAPTION_PROMPTS, SHORT_QA_SUFFIX
 from onellm_data.schema import PLACEHOLDERS
 
-# OneLLM's IT prompt templates (paper Tab. 10).
-CAPTION_PROMPT = "Provide a one-sentence caption for the provided {modality}."
-SHORT_QA_SUFFIX = "Answer the question using a single word or phrase."
 
 ROLES = {"human": "human", "user": "human", "gpt": "gpt", "assistant": "gpt"}
 
@@ -94,7 +92,7 @@ def prompt_turns(modality: str, prompt: str, answer: Any, what: str = "caption")
 
 
 def caption_prompt(modality: str) -> str:
-    return CAPTION_PROMPT.format(modality=modality)
+    return CAPTION_PROMPTS[modality]
 
 
 def short_qa_prompt(question: Any) -> str:

@@ -6,11 +6,9 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from onellm_data.converters._ego4d import LAYOUT, OPTIONS, ego4d_records, imu_file, imu_window
-from onellm_data.converters._turns import prompt_turns
+from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample
-
-PROMPT = "Describe the motion."
 
 
 class Ego4dImuConverter(Converter):
@@ -41,7 +39,7 @@ class Ego4dImuConverter(Converter):
         yield from ego4d_records(self.raw, self.options, self.default_subset)
 
     def turns(self, text: Any) -> list[dict[str, str]]:
-        return prompt_turns("imu", PROMPT, text)
+        return prompt_turns("imu", caption_prompt("imu"), text)
 
     def convert(self, record: dict[str, Any]) -> Sample:
         conversations = self.turns(record.get("text"))

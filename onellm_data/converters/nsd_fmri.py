@@ -6,11 +6,9 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from onellm_data.converters._nsd import LAYOUT, OPTIONS, caption_choices, fmri_members, nsd_records
-from onellm_data.converters._turns import prompt_turns
+from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample
-
-PROMPT = "Describe the scene based on fMRI data."
 
 
 class NsdFmriConverter(Converter):
@@ -32,7 +30,7 @@ class NsdFmriConverter(Converter):
         yield from nsd_records(self.raw, self.options)
 
     def turns(self, caption: str) -> list[dict[str, str]]:
-        return prompt_turns("fmri", PROMPT, caption)
+        return prompt_turns("fmri", caption_prompt("fmri"), caption)
 
     def extra_meta(self) -> dict[str, Any]:
         return {}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from model.eval_sets import EVAL_SETS, EvalSetError, caption_records, read_eval_set
+from onellm_data.prompts import CAPTION_PROMPTS, SHORT_QA_SUFFIX
 from tests.model_eval.coco_helpers import write_tiny_coco_captions
-from model.evaluate import CAPTION_PROMPTS, QA_SUFFIX
 from tests.conftest import realdata
 
 
@@ -88,7 +88,7 @@ def test_msvd_qa_with_youtube_mapping(tmp_path) -> None:
     first = s.items[0]
     assert first.item_id == "30933" and first.answer == "fish"
     assert first.media.path == tmp_path / "YouTubeClips" / "zzit5b_-ukg_5_20.avi"
-    assert first.prompt == f"what is a woman boiling in a pot of water? {QA_SUFFIX}"
+    assert first.prompt == f"what is a woman boiling in a pot of water? {SHORT_QA_SUFFIX}"
     (tmp_path / "youtube_mapping.txt").unlink()
     with pytest.raises(EvalSetError, match="vid1301 not in youtube_mapping.txt"):
         read_eval_set("msvd_qa", tmp_path / "test_qa.json", tmp_path / "YouTubeClips")
@@ -130,7 +130,7 @@ def test_clotho_aqa_groups_annotators(tmp_path) -> None:
     assert [i.item_id for i in s.items] == ["a, b.wav#1", "a, b.wav#2", "c.wav#1"]
     assert s.items[0].answer == ["yes", "no"]  # majority first
     assert s.items[1].answer == ["dog", "a dog"]  # a tie keeps the given order
-    assert s.items[0].prompt == f"Is it raining? {QA_SUFFIX}"
+    assert s.items[0].prompt == f"Is it raining? {SHORT_QA_SUFFIX}"
     assert s.items[0].media.path == tmp_path / "audio_files" / "a, b.wav"
 
 
