@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onellm_data.errors import CorpusError
+from onellm_data.shards.tarwriter import BLOCK, member_span
 
-BLOCK = tarfile.BLOCKSIZE
 
 
 @dataclass
@@ -57,7 +57,7 @@ def sample_spans(member_bytes: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Bytes a sample occupies in its tar: per member a 512-byte header plus data padded to 512."""
     arr = member_bytes.combine_chunks() if isinstance(member_bytes, pa.ChunkedArray) else member_bytes
     sizes = arr.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
-    padded = BLOCK + (sizes + BLOCK - 1) // BLOCK * BLOCK
+    padded = member_span(sizes)
     offsets = arr.offsets.to_numpy().astype(np.int64)
     sums = np.add.reduceat(padded, offsets[:-1]) if len(sizes) else np.zeros(0, np.int64)
     sums[offsets[:-1] == offsets[1:]] = 0
@@ -168,7 +168,7 @@ class ShardReader:
                 raise CorpusError(f"{shard}: member {info.name!r} at offset {offset + pos} is not part of {key}")
             start = pos + BLOCK
             members[ext] = buf[start:start + info.size]
-            pos = start + (info.size + BLOCK - 1) // BLOCK * BLOCK
+            pos += member_span(info.size)
         return members
 
     def close(self) -> None:

@@ -13,12 +13,19 @@ import hashlib
 import os
 import tarfile
 from pathlib import Path
+from typing import Any
 
 from onellm_data.shards.atomic import commit, disk_error, tmp_path_for
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240: GNU tar pads archives to whole records
 _ZEROS = bytes(RECORD)
+
+
+def member_span(size: Any) -> Any:
+    """Bytes a member with ``size`` data bytes occupies in the tar: its header plus the data padded to a block.
+    Takes an int or a numpy integer array, so the writer, the shard splitter and the loader share one formula."""
+    return BLOCK + (size + BLOCK - 1) // BLOCK * BLOCK
 
 
 def member_name(key: str, ext: str) -> str:

@@ -1,10 +1,12 @@
 import hashlib
 import tarfile
 
+import pyarrow as pa
 import pytest
 
 from onellm_data.errors import CorpusError
-from onellm_data.shards.tarwriter import TarShardWriter
+from onellm_data.loader.streams import sample_spans
+from onellm_data.shards.tarwriter import TarShardWriter, member_span
 
 
 def _write(path, samples):
@@ -69,3 +71,25 @@ def test_overlong_member_name_refused(tmp_path):
     with pytest.raises(ValueError, match="longer than 100"):
         w.add("n" * 101, b"")
     w.abort()
+
+
+def test_member_span_is_where_tarfile_finds_the_next_member(tmp_path):
+    """The span the writer, the shard splitter and the loader share, checked against Python's tarfile reading the
+    shard (sizes around the 512-byte block edge); the loader's per-sample sums add up to the next sample's offset."""
+    samples = [("a", {"json": b""}), ("b", {"json": b"x", "jpg": b"j" * 511}), ("c", {"json": b"y" * 512}),
+               ("d", {"json": b"z" * 513, "flac": b"f" * 1024})]
+    path = tmp_path / "s.tar"
+    w = TarShardWriter(path)
+    starts = [w.add_sample(key, members) for key, members in samples]
+    w.commit()
+    with tarfile.open(path) as tar:
+        infos = tar.getmembers()
+    for info, after in zip(infos, [*infos[1:], None]):
+        if after is not None:
+            assert after.offset - info.offset == member_span(info.size)
+    sizes = pa.array([[len(m[e]) for e in sorted(m, key=lambda e: (e != "json", e))] for _, m in samples],
+                     pa.list_(pa.int64()))
+    spans = sample_spans(sizes).tolist()
+    assert [s + n for s, n in zip(starts, spans)][:-1] == starts[1:]
+    assert spans == [member_span(0), member_span(1) + member_span(511), member_span(512),
+                     member_span(513) + member_span(1024)] == [512, 1024 + 1024, 1024, 1536 + 1536]
