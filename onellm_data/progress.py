@@ -37,6 +37,7 @@ class Progress:
         self.interval = interval
         self.plain = (not sys.stdout.isatty()) if plain is None else plain
         self.counts = Counts()
+        self.final = True  # False while ``total`` only counts what has been read so far
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,8 +52,9 @@ class Progress:
             self.counts.samples += samples
             self.counts.rejects += rejects
 
-    def set_total(self, total: int | None) -> None:
-        self.total = total
+    def set_total(self, total: int | None, final: bool = True) -> None:
+        """``final=False``: inputs read so far (shown as ``n+``, no ETA) while the input's length is unknown."""
+        self.total, self.final = total, final
 
     # -- display ------------------------------------------------------------------------------------------------
     def line(self) -> str:
@@ -61,9 +63,9 @@ class Progress:
             c = Counts(self.counts.records, self.counts.samples, self.counts.rejects)
         elapsed = max(time.monotonic() - self._start, 1e-9)
         rate = c.records / elapsed
-        done = f"{c.records:,}/{self.total:,}" if self.total else f"{c.records:,}"
+        done = f"{c.records:,}/{self.total:,}{'' if self.final else '+'}" if self.total else f"{c.records:,}"
         eta = ""
-        if self.total and rate > 0 and c.records < self.total:
+        if self.total and self.final and rate > 0 and c.records < self.total:
             eta = f", ETA {_duration((self.total - c.records) / rate)}"
         return (f"{self.label}: {done} {self.unit}, {c.samples:,} {self.words[0]}, {c.rejects:,} {self.words[1]}, "
                 f"{rate:,.1f} {self.unit}/s, {_duration(elapsed)} elapsed{eta}")
@@ -117,3 +119,79 @@ class NullProgress(Progress):
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+class DirectSink:
+    """A sink for work running in this process: deltas go straight to the display."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def put(self, delta: tuple[int, int, int]) -> None:
+        self.progress.advance(*delta)
+
+
+class QueueDrain:
+    """Feeds ``progress`` from a queue that workers in other processes (or Ray tasks) put deltas into."""
+
+    def __init__(self, queue: object, progress: Progress) -> None:
+        self.queue, self.progress = queue, progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress-drain", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                delta = self.queue.get(timeout=0.2)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - queue.Empty (stdlib) or ray.util.queue.Empty: nothing yet
+                if self._stop.is_set():
+                    return
+                continue
+            self.progress.advance(*delta)
+
+    def __enter__(self) -> QueueDrain:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # the thread exits once the queue is empty: every delta put before is counted
+        self._thread.join()
+
+
+class Reporter:
+    """Used inside a unit of work (a partition): takes running totals, sends deltas to ``sink`` at most every
+    ``interval`` seconds and the rest on ``close``, so the display moves within a partition, not per partition."""
+
+    def __init__(self, sink: object | None, interval: float = 0.5) -> None:
+        self.sink, self.interval = sink, interval
+        self.sent = (0, 0, 0)
+        self._last = time.monotonic()
+
+    def update(self, records: int, samples: int, rejects: int, force: bool = False) -> None:
+        if self.sink is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        delta = (records - self.sent[0], samples - self.sent[1], rejects - self.sent[2])
+        if any(delta):
+            self.sink.put(delta)  # type: ignore[attr-defined]
+            self.sent = (records, samples, rejects)
+        self._last = now
+
+    def close(self, records: int, samples: int, rejects: int) -> None:
+        self.update(records, samples, rejects, force=True)
+
+
+_WORKER_SINK: object | None = None  # where this process's units of work report (set per executor)
+
+
+def set_worker_sink(sink: object | None) -> object | None:
+    """Set this process's sink (an executor does it for its workers); returns the previous one."""
+    global _WORKER_SINK
+    previous, _WORKER_SINK = _WORKER_SINK, sink
+    return previous
+
+
+def worker_sink() -> object | None:
+    return _WORKER_SINK

@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversion
@@ -16,6 +15,7 @@ from onellm_data.converters import make_converter, registry
 from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE, judge, preflight
 from onellm_data.commands.sources import ConvertCommand
 from onellm_data.errors import CorpusError, OnellmDataError
+from onellm_data.progress import Progress as JobProgress
 
 console = Console(stderr=True)
 
@@ -83,19 +83,14 @@ def convert_sources(
     overwrite: bool = False,
     options: dict[str, str] | None = None,
 ) -> list[ConversionSummary]:
-    """Convert each (source, raw dir) into ``out`` with a progress bar; returns the summaries."""
+    """Convert each (source, raw dir) into ``out`` with live progress; returns the summaries."""
     backend = make_executor(executor, workers, address)
     summaries = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-        for source, raw in sources:
-            conv = make_converter(source, raw, **(options or {}))
-            task = bar.add_task(f"{conv.source} records", total=None)
-            summaries.append(
-                run_conversion(conv, out, settings, backend, shard_of=shard_of, retry_rejects=retry_rejects,
-                               overwrite=overwrite, progress=lambda n, t=task: bar.advance(t, n))
-            )
-            bar.update(task, total=summaries[-1].records, completed=summaries[-1].records)
+    for source, raw in sources:
+        conv = make_converter(source, raw, **(options or {}))
+        with JobProgress(f"convert {conv.source}") as progress:
+            summaries.append(run_conversion(conv, out, settings, backend, shard_of=shard_of,
+                                            retry_rejects=retry_rejects, overwrite=overwrite, progress=progress))
     return summaries
 
 
@@ -183,21 +178,27 @@ def register(app: typer.Typer) -> None:
     def verify(
         corpus: Annotated[Path, typer.Argument(help="Corpus directory.")],
         rebuild_index: Annotated[bool, typer.Option(help="Recreate the index from the tars first.")] = False,
+        decode: Annotated[bool, typer.Option(help="Also decode every sample as the loader does (eval mode): it must "
+                                                  "give the modality's exact shape with finite values.")] = False,
         workers: Workers = 4,
     ) -> None:
-        """Check every shard's sha256, sample count and member names against the index; exit 1 on any problem."""
+        """Check every shard's sha256, sample count, member names, offsets and sizes against the index; exit 1 on
+        any problem. With --decode, also decode every sample and list failures per source."""
         from onellm_data.verify import rebuild_index as rebuild
         from onellm_data.verify import verify as run_verify
 
         try:
             if rebuild_index:
-                rebuilt = rebuild(corpus)
+                with JobProgress("rebuild", unit="partitions", words=("samples", "problems")) as progress:
+                    rebuilt = rebuild(corpus, progress)
                 console.print(f"rebuilt index: {rebuilt.counts['samples']} samples in {rebuilt.counts['shards']} shards "
                               f"of {rebuilt.partitions} committed partitions")
                 for source, partition in rebuilt.uncommitted:
                     console.print(f"[yellow]uncommitted[/yellow] partition {partition} of {source}: shards on disk but "
                                   "no commit marker (an unfinished conversion); left out: rerun convert to redo it")
-            report = run_verify(corpus, workers)
+            with JobProgress("verify", unit="samples", words=("checked", "problems")) as progress:
+                report = run_verify(corpus, workers, progress)
+            decoded = _verify_decode(corpus, workers) if decode else None
         except CorpusError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
@@ -205,8 +206,22 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]{kind}[/red] {shard}: {detail}")
         status = "[green]OK[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
         console.print(f"verify {corpus}: {report.shards_checked} shards, {report.samples_checked} samples: {status}")
-        if not report.ok:
+        if not report.ok or (decoded is not None and not decoded.ok):
             raise typer.Exit(1)
+
+    def _verify_decode(corpus: Path, workers: int):
+        from onellm_data.verify_decode import verify_decode
+
+        with JobProgress("decode", unit="samples", words=("decoded", "failures")) as progress:
+            decoded = verify_decode(corpus, workers, progress)
+        for source, problems in decoded.by_source().items():
+            console.print(f"[red]{source}[/red]: {len(problems)} sample(s) fail the load-side decode")
+            for p in problems:
+                console.print(f"  {p.key} ({p.shard}): {p.reason}{': ' + p.detail if p.detail else ''}")
+        total = sum(decoded.checked.values())
+        status = "[green]OK[/green]" if decoded.ok else f"[red]{len(decoded.problems)} failure(s)[/red]"
+        console.print(f"decode {corpus}: {total} samples decoded: {status}")
+        return decoded
 
     index_app = typer.Typer(help="Index maintenance.", no_args_is_help=True)
     app.add_typer(index_app, name="index")

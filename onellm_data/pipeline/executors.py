@@ -19,20 +19,29 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Protocol
 
 from onellm_data.pipeline.partition import PartitionResult, PartitionTask
+from onellm_data.progress import DirectSink, Progress, QueueDrain, set_worker_sink
 
 PartitionFn = Callable[[PartitionTask], PartitionResult]
 
 
 class Executor(Protocol):
-    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]: ...
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask], progress: Progress | None = None
+            ) -> Iterator[PartitionResult]:
+        """Results as partitions finish; workers report their running counts to ``progress`` as they go."""
+        ...
 
 
 class InProcessExecutor:
     """Runs partitions one after another in the calling process (tests, debugging, one core)."""
 
-    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
-        for task in tasks:
-            yield fn(task)
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask], progress: Progress | None = None
+            ) -> Iterator[PartitionResult]:
+        previous = set_worker_sink(DirectSink(progress) if progress is not None else None)
+        try:
+            for task in tasks:
+                yield fn(task)
+        finally:
+            set_worker_sink(previous)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -61,6 +70,11 @@ def die_with_parent(parent: int, pdeathsig: bool) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
 
 
+def _init_worker(parent: int, pdeathsig: bool, sink: object | None) -> None:
+    die_with_parent(parent, pdeathsig)
+    set_worker_sink(sink)
+
+
 class ProcessPoolExecutorBackend:
     """A local pool of spawned worker processes (spawn: safe beside threads and torch)."""
 
@@ -68,11 +82,14 @@ class ProcessPoolExecutorBackend:
         self.workers = workers
         self.max_in_flight = max_in_flight or 2 * workers
 
-    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
+    def map(self, fn: PartitionFn, tasks: Iterable[PartitionTask], progress: Progress | None = None
+            ) -> Iterator[PartitionResult]:
         ctx = multiprocessing.get_context("spawn")
         on_main = threading.current_thread() is threading.main_thread()
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=die_with_parent,
-                                 initargs=(os.getpid(), on_main)) as pool:
+        queue = ctx.Queue() if progress is not None else None  # inherited by the workers at start
+        drain = QueueDrain(queue, progress) if progress is not None else contextlib.nullcontext()
+        with drain, ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(os.getpid(), on_main, queue)) as pool:
             pending: set[Future[PartitionResult]] = set()
             for task in tasks:
                 pending.add(pool.submit(fn, task))

@@ -57,15 +57,21 @@ def _pid_alive(pid: int) -> bool:
 def _lock(path: Path, exclusive: bool) -> int | None:
     """The fd holding ``path`` locked, or None when someone else holds it in a conflicting mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return None
-        raise CorpusError(f"cannot lock {path}: {exc.strerror} (the corpus filesystem must support flock)") from exc
-    return fd
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            raise CorpusError(f"cannot lock {path}: {exc.strerror} (the corpus filesystem must support flock)") from exc
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the file was removed by its previous holder after we opened it: lock the new one
 
 
 def _write_owner(fd: int, partition: str | None) -> None:
@@ -85,22 +91,27 @@ def _refuse(corpus: Path, source: str, held: Path) -> CorpusError:
 def source_lock(corpus: Path, source: str, shard_of: tuple[int, int] | None = None) -> Iterator[None]:
     """Hold the conversion lock of ``source`` in ``corpus`` for the ``with`` body; refuse clearly if taken."""
     main = lock_dir(corpus) / f"{source}.lock"
+    part = lock_dir(corpus) / f"{source}.part-{shard_of[0]}-of-{shard_of[1]}.lock" if shard_of else None
     fds: list[int] = []
+    owned: int | None = None
     try:
-        fd = _lock(main, exclusive=shard_of is None)
+        fd = _lock(main, exclusive=part is None)
         if fd is None:
             raise _refuse(corpus, source, main)
         fds.append(fd)
         owned = fd
-        if shard_of is not None:
-            part = lock_dir(corpus) / f"{source}.part-{shard_of[0]}-of-{shard_of[1]}.lock"
+        if part is not None:
             owned = _lock(part, exclusive=True)
             if owned is None:
                 raise _refuse(corpus, source, part)
             fds.append(owned)
         _write_owner(owned, f"{shard_of[0]}/{shard_of[1]}" if shard_of else None)
         yield
-        os.ftruncate(owned, 0)  # a finished run leaves an empty, unheld lock file
     finally:
+        if owned is not None:  # however the run ended (only SIGKILL skips this: then the kernel frees the lock)
+            if part is not None:
+                part.unlink()  # removed while held (see _lock): a partitioned run leaves only what a whole run leaves
+            else:
+                os.ftruncate(owned, 0)  # shared by partitioned runs, so never removed: left empty and unheld
         for fd in reversed(fds):
             os.close(fd)

@@ -22,6 +22,7 @@ from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
 from onellm_data.index import META_COLUMNS, SampleColumns, part_path, parts_dir, to_table, write_table
 from onellm_data.index_tokens import resolve_tokenizer, with_tokenizer
+from onellm_data.progress import Reporter, worker_sink
 from onellm_data.schema import Sample, validate
 from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
 from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
@@ -51,6 +52,7 @@ class PartitionTask:
     records: list[dict[str, Any]]
     first_record: int  # position of records[0] in the whole record stream
     settings: ShardSettings = field(default_factory=ShardSettings)
+    progress: Any = None  # where to report running counts (``onellm_data.progress``); None: this process's sink
 
 
 @dataclass
@@ -182,6 +184,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
     rejects: list[dict[str, Any]] = []
     keys: set[str] = set()
     sp = _token_counter(task.settings.tokenizer)
+    report = Reporter(task.progress if task.progress is not None else worker_sink())
 
     def reject(source_id: str, reason: str, detail: str = "") -> None:
         rejects.append(
@@ -189,7 +192,8 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
         )
 
     try:
-        for record in task.records:
+        for done, record in enumerate(task.records):
+            report.update(done, len(rows), len(rejects))
             source_id = str(record.get("source_id", ""))
             try:
                 samples = _convert_record(conv, record)
@@ -258,6 +262,7 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
     }
     # The marker is the commit point: written last, atomically.
     write_bytes_atomic(marker_path(corpus, source, task.partition), json.dumps(marker, sort_keys=True, indent=1).encode())
+    report.close(len(task.records), len(rows), len(rejects))
     return result
 
 

@@ -10,10 +10,12 @@ partial shard never appears committed and no sample is duplicated or lost.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from onellm_data.pipeline.partition import PartitionResult, PartitionTask
+from onellm_data.progress import Progress, QueueDrain
 
 
 class RayExecutor:
@@ -29,15 +31,24 @@ class RayExecutor:
         self.max_in_flight = max_in_flight or 2 * max(1, cpus)
         self.max_retries = max_retries
 
-    def map(self, fn: Any, tasks: Iterable[PartitionTask]) -> Iterator[PartitionResult]:
+    def map(self, fn: Any, tasks: Iterable[PartitionTask], progress: Progress | None = None
+            ) -> Iterator[PartitionResult]:
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(fn)
+        queue = None
+        if progress is not None:
+            from ray.util.queue import Queue
+
+            queue = Queue()  # an actor: tasks on any node put their running counts into it
+        drain = QueueDrain(queue, progress) if queue is not None else contextlib.nullcontext()
         pending: list[Any] = []
-        for task in tasks:
-            pending.append(remote.remote(task))
-            if len(pending) >= self.max_in_flight:
+        with drain:
+            for task in tasks:
+                task.progress = queue
+                pending.append(remote.remote(task))
+                if len(pending) >= self.max_in_flight:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    yield from ray.get(done)
+            while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 yield from ray.get(done)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield from ray.get(done)

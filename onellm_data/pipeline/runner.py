@@ -31,6 +31,7 @@ from onellm_data.errors import CorpusError
 from onellm_data.index import finalize, parts_dir
 from onellm_data.index_tokens import resolve_tokenizer
 from onellm_data.pipeline.lock import source_lock
+from onellm_data.progress import Progress
 from onellm_data.shards.atomic import ensure_writable_dir, file_sha256, remove_stale_tmp, write_bytes_atomic
 
 
@@ -155,14 +156,14 @@ def run_conversion(
     overwrite: bool = False,
     merge_index: bool = True,
     dedup: bool = True,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> ConversionSummary:
     """Convert ``converter``'s records into ``corpus``.
 
     ``shard_of=(i, n)`` converts only partitions ``p`` with ``p % n == i`` so n processes or machines can
     share one source; run ``onellm-data index merge`` (or any run with ``merge_index``) afterwards.
     ``retry_rejects`` redoes the committed partitions that recorded rejects (e.g. after adding missing files).
-    ``progress`` is an optional callable ``(records_done: int) -> None``.
+    ``progress`` (a ``Progress``) receives records, samples and rejects as workers convert them.
     """
     corpus = Path(corpus)
     settings = settings or ShardSettings()
@@ -175,7 +176,7 @@ def run_conversion(
 
 def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, executor: Executor,
                 shard_of: tuple[int, int] | None, retry_rejects: bool, overwrite: bool, merge_index: bool,
-                dedup: bool, progress: Any) -> ConversionSummary:
+                dedup: bool, progress: Progress | None) -> ConversionSummary:
     remove_stale_tmp(corpus)
     _check_settings(corpus, converter, settings, overwrite)
     summary = ConversionSummary(converter.source)
@@ -184,6 +185,8 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
         spill = parts_dir(corpus, converter.source)
         for partition, first, records in iter_partitions(converter, settings.partition_size, dedup, spill):
             summary.records += len(records)
+            if progress is not None:
+                progress.set_total(summary.records, final=False)  # read so far: the stream's length is unknown
             if shard_of is not None and partition % shard_of[1] != shard_of[0]:
                 continue
             marker = read_marker(corpus, converter.source, partition)
@@ -192,16 +195,16 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
                 summary.partitions_skipped += 1
                 summary.samples += marker["samples"]
                 summary.rejects.update(marker["rejects"])
-                if progress:
-                    progress(len(records))
+                if progress is not None:
+                    progress.advance(len(records), marker["samples"], sum(marker["rejects"].values()))
                 continue
             yield PartitionTask(str(corpus), converter, partition, records, first, settings)
+        if progress is not None:
+            progress.set_total(summary.records)
 
-    for result in executor.map(convert_partition, tasks()):
+    for result in executor.map(convert_partition, tasks(), progress):
         summary.partitions_done += 1
         summary.add(result)
-        if progress:
-            progress(result.records)
     if merge_index:
         finalize(corpus)
     return summary

@@ -15,16 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 KILLABLE = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from onellm_data.pipeline import ShardSettings, run_conversion
     from onellm_data.pipeline.executors import make_executor
     from onellm_data.converters import make_converter
     from onellm_data.converters.jsonl import JsonlConverter
 
-    slow = float(sys.argv[3])
+    slow, hold = float(sys.argv[3]), sys.argv[5]
     original = JsonlConverter.convert
+    calls = [0]
     def convert(self, record):
         time.sleep(slow)
+        calls[0] += 1
+        while calls[0] > 5 and hold and os.path.exists(hold):  # past partition 0: wait while told to
+            time.sleep(0.05)
         return original(self, record)
     JsonlConverter.convert = convert
     run_conversion(make_converter("jsonl", sys.argv[1], source="demo"), sys.argv[2],
@@ -34,9 +38,12 @@ KILLABLE = textwrap.dedent(
 )
 
 
-def start(raw: Path, corpus: Path, slow: float = 0.05, workers: int = 1) -> subprocess.Popen:
+def start(raw: Path, corpus: Path, slow: float = 0.05, workers: int = 1, hold: Path | None = None
+          ) -> subprocess.Popen:
+    """``hold``: in-process runs stop before their 6th record (partition 1) for as long as that file exists."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", KILLABLE, str(raw), str(corpus), str(slow), str(workers)], env=env)
+    return subprocess.Popen([sys.executable, "-c", KILLABLE, str(raw), str(corpus), str(slow), str(workers),
+                             str(hold or "")], env=env)
 
 
 def wait_for(proc: subprocess.Popen, corpus: Path, condition: Callable[[Path], bool], timeout: float = 120.0) -> None:

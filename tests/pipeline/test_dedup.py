@@ -19,11 +19,12 @@ from onellm_data.pipeline import ShardSettings, dedup, run_conversion, runner
 from onellm_data.pipeline.dedup import SeenIds
 from onellm_data.pipeline.executors import InProcessExecutor, ProcessPoolExecutorBackend
 from onellm_data.pipeline.runner import iter_partitions
+from onellm_data.converters._options import Option
 from onellm_data.converters.base import Converter
 from onellm_data.converters.jsonl import JsonlConverter
 from onellm_data.index import finalize
 from onellm_data.verify import verify
-from tests.pipeline.test_runner import _run_until, tree_bytes
+from tests.pipeline.killable import markers, run_until, tree_bytes
 from tests.conftest import make_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,6 +160,7 @@ def old_iter_partitions(converter, partition_size, dedup=True, spill_dir=None):
 class ListConverter(Converter):
     name = "listed"
     modalities = ("text",)
+    declared_options = (Option("records", "the records to yield, as Python objects (tests only)"),)
 
     def records(self):
         for record in self.options["records"]:
@@ -189,7 +191,7 @@ def test_iter_partitions_matches_the_old_runner(tmp_path, partition_size):
 # --------------------------------------------------------------------------------------------- whole conversions
 
 SETTINGS = ShardSettings(max_count=3, max_bytes=1 << 20, partition_size=4)
-KILL_SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)  # what test_runner's KILLABLE uses
+KILL_SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)  # what tests.pipeline.killable uses
 
 
 def text_line(sid, answer="ok", order_ok=True):
@@ -301,8 +303,8 @@ class CrashAfter(InProcessExecutor):
     def __init__(self, n):
         self.n = n
 
-    def map(self, fn, tasks):
-        for done, result in enumerate(super().map(fn, tasks)):
+    def map(self, fn, tasks, progress=None):
+        for done, result in enumerate(super().map(fn, tasks, progress)):
             yield result
             if done + 1 == self.n:
                 raise KeyboardInterrupt
@@ -332,12 +334,10 @@ def test_resume_keeps_the_decisions_of_committed_partitions(dup_raw, tmp_path, c
 @pytest.mark.slow
 def test_resume_after_sigkill(dup_raw, tmp_path):
     raw, lines = dup_raw
-    # test_runner's killable script converts as source "demo" with KILL_SETTINGS
+    # tests.pipeline.killable converts as source "demo" with KILL_SETTINGS
     run_conversion(JsonlConverter(raw, source="demo"), tmp_path / "reference", KILL_SETTINGS)
     corpus = tmp_path / "killed"
-    # (test_runner's _markers also counts a marker's temporary file, which may never be renamed)
-    _run_until(raw, corpus, lambda c: len([p for p in c.glob("index/parts/demo/*.commit.json")
-                                           if not p.name.startswith(".")]) >= 2)
+    run_until(raw, corpus, markers(2))
     summary = run_conversion(JsonlConverter(raw, source="demo"), corpus, KILL_SETTINGS)
     assert summary.partitions_skipped >= 2
     assert tree_bytes(corpus) == tree_bytes(tmp_path / "reference")

@@ -27,7 +27,9 @@ def cli(*args):
 def test_second_concurrent_run_is_refused_naming_the_first(jsonl_raw, tmp_path):
     raw, _ = jsonl_raw
     corpus = tmp_path / "c"
-    first = start(raw, corpus, slow=0.2)
+    hold = tmp_path / "hold"
+    hold.touch()  # the first run commits partition 0, then waits: it holds the lock for as long as we need
+    first = start(raw, corpus, hold=hold)
     try:
         wait_for(first, corpus, markers(1))
         second = cli("convert", "jsonl", "--raw", str(raw), "--out", str(corpus), "--name", "demo", "-j", "1",

@@ -8,8 +8,9 @@ from typing import ClassVar
 import pytest
 
 from onellm_data.pipeline import ShardSettings, run_conversion
+from onellm_data.converters._options import Option
 from onellm_data.converters.jsonl import JsonlConverter
-from tests.pipeline.test_runner import tree_bytes
+from tests.pipeline.killable import tree_bytes
 
 ray = pytest.importorskip("ray")
 SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)
@@ -19,6 +20,7 @@ class DyingOnceConverter(JsonlConverter):
     """Kills its own worker process (SIGKILL) mid-partition the first time it sees record img7."""
 
     name: ClassVar[str] = "dying_once_test"
+    declared_options = (*JsonlConverter.declared_options, Option("flag", "a file marking that the kill happened"))
 
     def convert(self, record):
         flag = Path(self.options["flag"])
