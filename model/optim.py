@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
 
+from onellm_data.recipes import OptimSpec, ScheduleSpec
 
-@dataclass(frozen=True)
-class OptimConfig:
-    lr: float = 2e-5
-    min_lr: float = 0.0
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = 1e-8
+
+@dataclass(frozen=True, kw_only=True)
+class OptimConfig(OptimSpec):
+    """The recipe's optimizer settings (their defaults and bounds live in ``OptimSpec``) plus the resolved schedule."""
+
     warmup_steps: int = 0
     total_steps: int = 1000  # optimizer steps of the cosine decay; after it the rate stays at min_lr
-    clip_grad: float = 2.0
-    accum_steps: int = 1
+
+    @classmethod
+    def from_recipe(cls, optim: OptimSpec, schedule: ScheduleSpec, max_steps: int) -> OptimConfig:
+        """The cosine decay runs over the schedule's ``total_steps``, or the whole run when it names none."""
+        return cls(**{f.name: getattr(optim, f.name) for f in fields(OptimSpec)},
+                   warmup_steps=schedule.warmup_steps, total_steps=schedule.total_steps or max_steps)
 
 
 def parameter_groups(named: Iterable[tuple[str, nn.Parameter]], weight_decay: float) -> list[dict]:

@@ -135,13 +135,6 @@ def build_model(recipe: Recipe, corpus: Path, seed: int = 0, log: Callable[[str]
     return model, (aligned or set()) | current
 
 
-def optim_config(recipe: Any, max_steps: int) -> OptimConfig:
-    o, s = recipe.optim, recipe.schedule
-    return OptimConfig(lr=o.lr, min_lr=o.min_lr, weight_decay=o.weight_decay, betas=tuple(o.betas), eps=o.eps,
-                       warmup_steps=s.warmup_steps, total_steps=s.total_steps or max_steps,
-                       clip_grad=o.clip_grad, accum_steps=o.accum_steps)
-
-
 def planned_steps(recipe: Any, loader: Any, override: int | None) -> int:
     if override is not None:
         return override
@@ -169,7 +162,8 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
     loader = make_loader(recipe, corpus, tokenizer, info.rank, info.world_size, opts.workers, opts.seed,
                          pin_memory=device.type == "cuda")
     steps = planned_steps(recipe, loader, opts.max_steps)
-    cfg = TrainConfig(out_dir=opts.out_dir, max_steps=steps, optim=optim_config(recipe, steps),
+    optim = OptimConfig.from_recipe(recipe.optim, recipe.schedule, steps)
+    cfg = TrainConfig(out_dir=opts.out_dir, max_steps=steps, optim=optim,
                       log_every=opts.log_every, save_every=opts.save_every, precision=opts.precision, seed=opts.seed,
                       record_keys=opts.record_keys, validate_every=recipe.schedule.validate_every)
     snapshot = {**recipe.to_dict(), "corpus": str(corpus), "seed": opts.seed}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from torch import nn
 from model.optim import OptimConfig, lr_at, parameter_groups
 from model.trainer import TrainConfig, Trainer, causal_lm_loss
 from model.train_state import load_checkpoint
+from onellm_data.bundled import data_dir
 from onellm_data.loader.template import IGNORE_INDEX
+from onellm_data.recipes import load_recipe
 
 
 class TinyLM(nn.Module):
@@ -115,3 +118,15 @@ def test_frozen_parameters_do_not_move(tmp_path):
     assert torch.equal(model.tok_embeddings.weight, before)
     assert set(history[-1]["loss"]) <= {"image", "text"}
     assert "tok_embeddings.weight" not in load_checkpoint(tmp_path)["model"]
+
+
+def test_optim_config_takes_every_optimizer_setting_from_the_recipe():
+    """The recipe's OptimSpec owns the optimizer settings: a non-default value of each one reaches the trainer."""
+    recipe = load_recipe(data_dir("recipes") / "demo.yaml")
+    optim = replace(recipe.optim, lr=0.25, min_lr=0.125, weight_decay=0.5, betas=(0.5, 0.75), eps=1e-3,
+                    clip_grad=3.0, accum_steps=4)
+    cfg = OptimConfig.from_recipe(optim, replace(recipe.schedule, warmup_steps=7, total_steps=None), 40)
+    assert (cfg.lr, cfg.min_lr, cfg.weight_decay, cfg.betas, cfg.eps, cfg.clip_grad, cfg.accum_steps) == \
+        (0.25, 0.125, 0.5, (0.5, 0.75), 1e-3, 3.0, 4)
+    assert (cfg.warmup_steps, cfg.total_steps) == (7, 40)  # no total_steps in the schedule: the whole run
+    assert OptimConfig.from_recipe(optim, replace(recipe.schedule, total_steps=12), 40).total_steps == 12
