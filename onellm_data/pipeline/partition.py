@@ -1,7 +1,7 @@
 """Convert one partition of records and commit it.
 
-A partition is the unit of work, retry and resume: it writes its shards (one stream per modality, each capped
-by sample count and bytes), then its three index parts, then a commit marker. Only a partition with a marker
+A partition is the unit of work, retry and resume: it writes its shards (one stream per modality and member
+signature, each capped by sample count and bytes), then its three index parts, then a commit marker. Only a partition with a marker
 counts; anything else it left behind is deleted and redone. Shard names depend only on (source, partition,
 shard number), so partitions can be converted independently by processes, machines or Ray tasks.
 """
