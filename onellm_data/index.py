@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from onellm_data.errors import CorpusError
 from onellm_data.index_tokens import METADATA_KEY, merged_tokenizers
 from onellm_data.schema import Sample
-from onellm_data.shards.atomic import atomic_path, commit, disk_error, tmp_path_for
+from onellm_data.shards.atomic import atomic_path, commit, write_unpublished
 
 INDEX_DIR = "index"
 PARTS_DIR = "parts"
@@ -175,10 +175,15 @@ def to_table(rows: list[dict[str, Any]], table: str) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=schema)
 
 
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Parquet with settings fixed for byte-reproducibility."""
+    pq.write_table(table, path, compression="zstd", write_statistics=True, store_schema=True)
+
+
 def write_table(table: pa.Table, path: Path) -> None:
-    """Atomically write a Parquet file with settings fixed for byte-reproducibility."""
+    """Atomically write a Parquet file."""
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True, store_schema=True)
+        _write_parquet(table, tmp)
 
 
 def index_dir(corpus: Path) -> Path:
@@ -278,7 +283,8 @@ def _merge(corpus: Path) -> dict[str, int]:
                     counts_by_key = pc.value_counts(keys)
                     dup = next(v["values"] for v in counts_by_key.to_pylist() if v["counts"] > 1)
                     raise CorpusError(f"duplicate sample key {dup!r} in {corpus}: two inputs map to the same key")
-            written[table] = _write_unpublished(merged, index_dir(corpus) / f"{table}.parquet")
+            written[table] = write_unpublished(index_dir(corpus) / f"{table}.parquet",
+                                               lambda tmp, merged=merged: _write_parquet(merged, tmp))
             counts[table] = merged.num_rows
     except BaseException:
         for tmp in written.values():
@@ -289,18 +295,3 @@ def _merge(corpus: Path) -> dict[str, int]:
         for table, tmp in written.items():
             commit(tmp, index_dir(corpus) / f"{table}.parquet")
     return counts
-
-
-def _write_unpublished(table: pa.Table, path: Path) -> Path:
-    """Write and fsync ``table`` under ``path``'s temporary name; ``finalize`` renames it into place."""
-    tmp = tmp_path_for(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True, store_schema=True)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise disk_error(path, exc) from exc
-    return tmp

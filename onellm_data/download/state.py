@@ -7,13 +7,13 @@ verified. A file whose size or mtime changed since is no longer ``verified`` (it
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from onellm_data.download.http import part_path, unverified_path
 from onellm_data.manifests import FileSpec, Manifest
+from onellm_data.shards.atomic import write_bytes_atomic
 
 STATE_NAME = ".onellm-download.json"
 # Ordered from worst to best; a source's status is the worst of its required files.
@@ -70,10 +70,7 @@ class SourceState:
         return rel in self.data["extracted"] and self.is_verified(rel)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_bytes_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
 
 
 def count_files(directory: Path, pattern: str | None) -> int:

@@ -11,7 +11,7 @@ import errno
 import hashlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from onellm_data.errors import CorpusError
@@ -93,23 +93,13 @@ def commit(tmp: Path, final: Path) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
-    tmp = tmp_path_for(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise disk_error(path, exc) from exc
-    commit(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path to write (e.g. with pyarrow); fsync and rename it on success, remove on failure."""
+def _unpublished(path: Path) -> Iterator[Path]:
+    """Yield ``path``'s temporary sibling to write; fsync it after, remove it on failure (disk errors name ``path``)."""
     tmp = tmp_path_for(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +114,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write (e.g. with pyarrow); fsync and rename it on success, remove on failure."""
+    with _unpublished(path) as tmp:
+        yield tmp
     commit(tmp, path)
+
+
+def write_unpublished(path: Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` then fsync, without the rename: for files published together later, each with ``commit``."""
+    with _unpublished(path) as tmp:
+        write(tmp)
+    return tmp
 
 
 def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
