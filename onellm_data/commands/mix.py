@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         """Requested vs realised share of samples and answer tokens per source and modality, and epochs."""
         from onellm_data.errors import OnellmDataError
         from onellm_data.index import read_table
-        from onellm_data.loader.mix import realised_mix
+        from onellm_data.loader.realised_mix import realised_mix
         from onellm_data.recipes import check_corpus, load_recipe
 
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from onellm_data.stats.compute import compute_stats
-from onellm_data.stats.schema import STATS_SCHEMA, validate
+from onellm_data.stats.json_schema import STATS_SCHEMA, validate
 
 REPORT_FILES = ("stats.json", "stats.md", "report.html")
 

@@ -171,7 +171,7 @@ def _rejects(corpus: Path, items_by_source: dict[str, int]) -> dict[str, Any]:
 
 def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bool = False,
                   mix_batches: int = 1000) -> dict[str, Any]:
-    """All figures of stats.json for ``corpus`` (see ``onellm_data.stats.schema`` for the layout)."""
+    """All figures of stats.json for ``corpus`` (see ``onellm_data.stats.json_schema`` for the layout)."""
     corpus = Path(corpus)
     notes: list[str] = []
     samples = _read(corpus, "samples", SAMPLE_COLUMNS, ["source", "modality"])
@@ -257,7 +257,7 @@ def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bo
     }
     del samples  # the mix and the deep check read their own columns
     if recipe is not None:
-        from onellm_data.stats.mix import recipe_mix
+        from onellm_data.stats.recipe_mix import recipe_mix
         stats["mix"] = recipe_mix(corpus, Path(recipe), mix_batches, notes)
     if deep:
         from onellm_data.stats.deep import deep_check

@@ -16,7 +16,7 @@ def recipe_mix(corpus: Path, recipe_path: Path, num_batches: int, notes: list[st
     out: dict[str, Any] = {"recipe": str(recipe_path), "num_batches": num_batches, "rows": [], "by_modality": [],
                            "kept_out": [], "error": None}
     try:
-        from onellm_data.loader.mix import realised_mix  # the loader part; optional for the stats report
+        from onellm_data.loader.realised_mix import realised_mix  # the loader part; optional for the stats report
         from onellm_data.recipes import load_recipe
     except Exception as exc:  # noqa: BLE001
         out["error"] = f"mix unavailable (loader could not be imported: {type(exc).__name__}: {exc})"

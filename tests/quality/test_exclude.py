@@ -10,7 +10,7 @@ import pytest
 from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.loader.dataset import MixedDataset
-from onellm_data.loader.mix import realised_mix
+from onellm_data.loader.realised_mix import realised_mix
 from onellm_data.quality import dedup_corpus
 from onellm_data.recipes import load_recipe
 from tests.quality.corpus import build_planted_corpus

@@ -13,7 +13,7 @@ from onellm_data.cli import app
 from onellm_data.errors import CorpusError, OnellmDataError
 from onellm_data.index import read_table
 from onellm_data.loader.dataset import MixedDataset
-from onellm_data.loader.mix import realised_mix
+from onellm_data.loader.realised_mix import realised_mix
 from onellm_data.quality.exclude import kept_out_report
 from onellm_data.recipes import load_recipe
 from tests.quality.corpus import build_planted_corpus

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from onellm_data.cli import app
 from onellm_data.index import read_table
 from onellm_data.loader.dataset import build_lanes
-from onellm_data.loader.mix import COLUMNS, realised_mix
+from onellm_data.loader.realised_mix import COLUMNS, realised_mix
 from onellm_data.loader.schedule import Schedule
 from onellm_data.recipes import load_recipe
 from tests.loader.corpus_helpers import build_corpus, write_recipe
