@@ -35,7 +35,8 @@ def init_distributed() -> DistInfo:
     return DistInfo(rank=rank, world_size=world, local_rank=local)
 
 
-def pick_device(info: DistInfo) -> torch.device:
+def local_device(info: DistInfo) -> torch.device:
+    """This rank's device: the GPU of its local rank, or the CPU when there is none."""
     return torch.device(f"cuda:{info.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
 
 

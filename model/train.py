@@ -25,7 +25,7 @@ import torch
 from model import checkpoint as ckpt
 from model.checkpoint import CheckpointError, save_model
 from model.config import ModelConfig, preset
-from model.distributed import DistInfo, init_distributed, pick_device, wrap_model
+from model.distributed import DistInfo, init_distributed, local_device, wrap_model
 from model.onellm import OneLLM
 from model.optim import OptimConfig
 from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE, MODEL_FILE, STAGE_FILE, TRAIN_LOG_FILE
@@ -156,7 +156,7 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
         raise ValueError(f"recipe {recipe.name} names no tokenizer")
     tokenizer = Tokenizer(recipe.tokenizer)
     model, aligned = build_model(recipe, corpus, opts.seed, log if info.is_main else (lambda _: None))
-    device = pick_device(info)
+    device = local_device(info)
     model.to(device)
     module = wrap_model(model, info, opts.parallel, device)
     loader = make_loader(recipe, corpus, tokenizer, info.rank, info.world_size, opts.workers, opts.seed,
