@@ -100,7 +100,7 @@ def check_chunk(chunk: Chunk) -> ChunkResult:
     return ChunkResult(chunk.modality, len(chunk.rows), time.process_time() - start, problems)
 
 
-def _chunks(corpus: Path, modalities: set[str] | None) -> tuple[list[Chunk], int]:
+def plan_chunks(corpus: Path, modalities: set[str] | None) -> tuple[list[Chunk], int]:
     columns = ["key", "source", "modality", "shard", "tar_offset", "member_bytes"]
     stored = {"stored_key", "conversation"} <= set(pq.read_schema(index_dir(corpus) / "samples.parquet").names)
     table = read_table(corpus, "samples", columns=columns + (["stored_key", "conversation"] if stored else []))
@@ -143,7 +143,7 @@ def _run(chunks: list[Chunk], workers: int) -> Iterator[ChunkResult]:
 def verify_decode(corpus: Path | str, workers: int = 1, progress: Progress | None = None,
                   modalities: set[str] | None = None) -> DecodeReport:
     """Decode-check every sample (of ``modalities``, default all) of ``corpus`` with ``workers`` processes."""
-    chunks, total = _chunks(Path(corpus), modalities)
+    chunks, total = plan_chunks(Path(corpus), modalities)
     if progress is not None:
         progress.set_total(total)
     report = DecodeReport()
