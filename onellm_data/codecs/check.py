@@ -5,7 +5,7 @@ it to a finished corpus.
 
 A codec's ``prepare_*`` already decodes the media it validates; where it runs the load-side decode itself it
 records the outcome with :func:`proven`, and :func:`check_sample` on those very member objects (identity, not
-equality: no hashing) reuses it instead of decoding twice."""
+equality: no hashing) uses it up instead of decoding twice."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from onellm_data.codecs._detail import exc_detail
 from onellm_data.errors import CodecError
 
-PROOF_SLOTS = 16  # a record may yield a few samples before they are checked; each holds its own media
+PROOF_SLOTS = 8  # a record may yield a few samples before they are checked; each slot holds its media alive
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,9 @@ class _Proofs:
         while len(self.entries) > self.slots:
             self.entries.popitem(last=False)
 
-    def holds(self, modality: str, members: dict[str, bytes]) -> bool:
-        return (modality, _media(members)) in self.entries
+    def take(self, modality: str, members: dict[str, bytes]) -> bool:
+        """Whether these member objects were proven; the proof is used up (its media need not stay alive)."""
+        return self.entries.pop((modality, _media(members)), None) is not None
 
 
 _PROOFS = _Proofs(PROOF_SLOTS)
@@ -86,7 +87,7 @@ def check_sample(modality: str, members: dict[str, bytes]) -> DecodeFailure | No
     """None when the sample's media pass the load-side decode rule, else the failure (text samples pass)."""
     if modality == "text":
         return None
-    if _PROOFS.holds(modality, members):
+    if _PROOFS.take(modality, members):
         return None
     from onellm_data.codecs import decode
 
@@ -96,7 +97,4 @@ def check_sample(modality: str, members: dict[str, bytes]) -> DecodeFailure | No
         return DecodeFailure(exc.reason, exc.detail)
     except Exception as exc:  # noqa: BLE001 - a library error on one sample is that sample's reject
         return DecodeFailure(f"undecodable {modality}", f"{type(exc).__name__}: {exc_detail(exc)}")
-    failure = tensor_failure(modality, x)
-    if failure is None:
-        _PROOFS.add(modality, members)  # views of one item share their media objects: decode them once
-    return failure
+    return tensor_failure(modality, x)

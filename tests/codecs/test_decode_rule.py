@@ -159,6 +159,7 @@ def test_a_proof_is_bound_to_the_member_objects() -> None:
     garbage = b"not an image at all" * 10
     proven("image", {"jpg": garbage}, decode("image", {"jpg": make_jpeg(3, (64, 64))}))
     assert check_sample("image", {"jpg": garbage}) is None  # trusted: that object's decode was recorded
+    assert check_sample("image", {"jpg": garbage}).reason == "undecodable image"  # the proof is used up
     failure = check_sample("image", {"jpg": bytes(bytearray(garbage))})  # equal bytes, another object
     assert failure is not None and failure.reason == "undecodable image"
     with pytest.raises(CodecError) as err:
