@@ -28,7 +28,7 @@ import torch
 from model import metrics
 from model.generate import generate_batch
 from model.media import MediaInput, load_media
-from onellm_data.errors import OnellmDataError
+from onellm_data.errors import OnellmDataError, SettingError
 from onellm_data.loader.template import CHAT, TextTokenizer, check_format, encode_prompt, extract_answer
 from onellm_data.prompts import CAPTION_PROMPTS, MC_SUFFIX, SHORT_QA_SUFFIX
 
@@ -54,7 +54,7 @@ def qa_prompt(question: str) -> str:
 def mc_prompt(question: str, options: Sequence[str]) -> str:
     """Multiple choice: ``{Q} {Options} Answer with the option's letter from the given choices directly.``"""
     if len(options) > len(LETTERS):
-        raise ValueError(f"at most {len(LETTERS)} options, got {len(options)}")
+        raise SettingError(f"at most {len(LETTERS)} options, got {len(options)}")
     lines = "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
     return f"{question.strip()}\n{lines}\n{MC_SUFFIX}"
 
@@ -62,7 +62,7 @@ def mc_prompt(question: str, options: Sequence[str]) -> str:
 def _media(entry: dict[str, Any], modality: str, root: Path) -> MediaInput:
     name = entry.get("file_name") or entry.get("video") or entry.get("image") or entry.get("audio")
     if not name:
-        raise ValueError(f"eval entry {entry.get('id', entry.get('question_id'))!r} names no media file")
+        raise SettingError(f"eval entry {entry.get('id', entry.get('question_id'))!r} names no media file")
     window = None
     if modality == "imu":
         window = (float(entry["window_start"]), float(entry["window_end"]))
@@ -81,7 +81,7 @@ def caption_items(annotations: Path, modality: str, media_root: Path, prompt: st
 def qa_items(path: Path, modality: str, media_root: Path, multiple_choice: bool = False) -> list[EvalItem]:
     entries = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(entries, list):
-        raise ValueError(f"{path}: a qa/mc annotation file is a JSON list of questions")
+        raise SettingError(f"{path}: a qa/mc annotation file is a JSON list of questions")
     items = []
     for n, entry in enumerate(entries):
         qid = str(entry.get("question_id", entry.get("id", n)))
@@ -148,14 +148,14 @@ def run_eval(task: str, items: list[EvalItem], answer_fn: Callable[[EvalItem], s
     read are left out of the scores and listed under ``skipped`` instead of stopping the run.
     """
     if task not in TASKS:
-        raise ValueError(f"unknown eval task {task!r}: use caption, qa or mc")
+        raise SettingError(f"unknown eval task {task!r}: use caption, qa or mc")
     if not items:
-        raise ValueError("no items to evaluate")
+        raise SettingError("no items to evaluate")
     predictions, errors = _collect(items, answer_fn, skip_errors, progress)
     done = [i for i in items if i.item_id in predictions]
     if not done:
         first = next(iter(errors.values()))
-        raise ValueError(f"none of the {len(items)} items could be answered; first error: {first}")
+        raise SettingError(f"none of the {len(items)} items could be answered; first error: {first}")
     if task == "caption":
         scores: dict[str, Any] = metrics.caption_scores({i.item_id: predictions[i.item_id] for i in done},
                                                         references or {}, groups=groups)
@@ -195,7 +195,7 @@ def compat_dtype(dtype: str, device: str, onellm_compat: bool) -> str:
     if not onellm_compat or device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
         return dtype
     if dtype not in ("auto", ONELLM_DTYPE):
-        raise ValueError(f"--onellm-compat runs {ONELLM_DTYPE} on GPU: drop --dtype {dtype}")
+        raise SettingError(f"--onellm-compat runs {ONELLM_DTYPE} on GPU: drop --dtype {dtype}")
     return ONELLM_DTYPE
 
 
@@ -220,7 +220,7 @@ class DecodeSettings:
         published numbers were measured with; asking for both is an error."""
         if onellm_compat:
             if (temperature, top_p) != (0.0, 1.0):
-                raise ValueError("--onellm-compat sets temperature 0.1 and top-p 0.75: drop --temperature/--top-p")
+                raise SettingError("--onellm-compat sets temperature 0.1 and top-p 0.75: drop --temperature/--top-p")
             temperature, top_p = ONELLM_TEMPERATURE, ONELLM_TOP_P
         return cls(max_new_tokens, temperature, top_p, seed, stop_at_separator)
 
@@ -262,7 +262,7 @@ class ModelAnswerer:
     def __init__(self, model: torch.nn.Module, tokenizer: TextTokenizer, settings: DecodeSettings | None = None,
                  batch_size: int = 1, fmt: str = CHAT) -> None:
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise SettingError("batch_size must be at least 1")
         self.model, self.tokenizer = model, tokenizer
         self.settings = settings or DecodeSettings()
         self.batch_size = batch_size

@@ -32,6 +32,7 @@ from model.release_layout import release_keys
 from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE, MODEL_FILE, RELEASE_FILE, STAGE_FILE
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
 from model.weight_files import looks_like_release, read_release
+from onellm_data.errors import SettingError
 from onellm_data.recipes import FORMATS
 
 TOKENIZER_FILE = "tokenizer.model"
@@ -113,7 +114,7 @@ def pick_device(device: str | torch.device | None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device} requested but CUDA is not available")
+        raise SettingError(f"device {device} requested but CUDA is not available")
     return dev
 
 
@@ -126,7 +127,7 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+        raise SettingError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
     return DTYPES[dtype]
 
 

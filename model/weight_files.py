@@ -29,12 +29,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from onellm_data.errors import OnellmDataError
+
 Tensor = torch.Tensor
 Shapes = Mapping[str, tuple[int, ...]]
 _PTH = re.compile(r"consolidated\.(\d+)(?:-of-(\d+))?(?:\.s(\d+))?\.pth$")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(OnellmDataError, RuntimeError):
     """A weights file that cannot be read, or a state dict that does not fit the model."""
 
 

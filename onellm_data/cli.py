@@ -19,8 +19,8 @@ from onellm_data.errors import OnellmDataError
 
 ERROR_EXIT = 2
 # Errors a user causes (bad paths, bad files, bad settings): printed as one line, never as a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (OnellmDataError, FileNotFoundError, NotADirectoryError,
-                                                IsADirectoryError, PermissionError)
+USER_ERRORS: tuple[type[BaseException], ...] = (OnellmDataError, FileNotFoundError, FileExistsError,
+                                                NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 class _Group(TyperGroup):

@@ -24,6 +24,11 @@ class CodecError(RejectError):
     """Media that fails to decode or has the wrong shape (a reject with a codec-specific reason)."""
 
 
+class SettingError(OnellmDataError, ValueError):
+    """A name or setting the user gave that cannot be used (unknown source, out-of-range option, flags that
+    contradict each other). Still a ``ValueError`` for callers that check arguments."""
+
+
 class CorpusError(OnellmDataError):
     """A corpus on disk that is unusable: unwritable directory, corrupt committed shard, bad index."""
 

@@ -57,32 +57,27 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer one question about one input, through the same codecs and conversation template as training."""
         # The model side pulls in torch: imported when the command runs so that `onellm-data --help` stays fast.
-        from model.checkpoint import CheckpointError
         from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype
         from model.inference import load_inference
         from model.media import MediaInput, check_input
 
-        try:
-            if modality == "text":
-                if media not in ("-", ""):
-                    raise OnellmDataError("--modality text takes no media: pass '-' as MEDIA")
-                item = None
-            else:
-                item = MediaInput(modality, Path(media), map_path=map_path,
-                                  window=tuple(window) if window is not None else None)
-                check_input(item)
-            settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat,
-                                             stop_at_separator=False)
-            loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device,
-                                    dtype=compat_dtype(dtype, device, onellm_compat))
-            fmt = loaded.info.format if prompt_format == "auto" else prompt_format
-            answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, fmt=fmt)
-            if fmt == "caption":
-                console.print("note: a caption-format model (alignment stage) takes no question; it captions the input")
-            answer = answerer.ask(item, question)
-        except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        if modality == "text":
+            if media not in ("-", ""):
+                raise OnellmDataError("--modality text takes no media: pass '-' as MEDIA")
+            item = None
+        else:
+            item = MediaInput(modality, Path(media), map_path=map_path,
+                              window=tuple(window) if window is not None else None)
+            check_input(item)
+        settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat,
+                                         stop_at_separator=False)
+        loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device,
+                                dtype=compat_dtype(dtype, device, onellm_compat))
+        fmt = loaded.info.format if prompt_format == "auto" else prompt_format
+        answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, fmt=fmt)
+        if fmt == "caption":
+            console.print("note: a caption-format model (alignment stage) takes no question; it captions the input")
+        answer = answerer.ask(item, question)
         if as_json:
             typer.echo(json.dumps({"modality": modality, "media": None if item is None else str(item.path),
                                    "question": question, "format": fmt, "answer": answer.text, "raw": answer.raw,

@@ -25,12 +25,7 @@ def register(app: typer.Typer) -> None:
         except ImportError as exc:
             console.print(f"[red]error:[/red] megatron-energon is not installed ({exc}); pip install megatron-energon")
             raise typer.Exit(2) from exc
-        from onellm_data.errors import CorpusError
 
-        try:
-            done = write_energon_meta(corpus, modality or None, workers)
-        except (CorpusError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        done = write_energon_meta(corpus, modality or None, workers)
         for name, count in done.items():
             console.print(f"{corpus / name}: {count} shards → {corpus / name / '.nv-meta'}")

@@ -125,29 +125,20 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         # The model side pulls in torch: imported when the command runs so that `onellm-data --help` stays fast.
-        from model.checkpoint import CheckpointError
         from model.evaluate import DecodeSettings, ModelAnswerer, compat_dtype, run_eval
         from model.inference import load_inference
 
-        try:
-            evalset, paper = _load_set(dataset, task, modality, annotations, media_root, prompt)
-            evalset = evalset.limit(limit)
-            settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat)
-            dtype = compat_dtype(dtype, device, onellm_compat)
-            loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
-        except (OnellmDataError, CheckpointError, FileNotFoundError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        evalset, paper = _load_set(dataset, task, modality, annotations, media_root, prompt)
+        evalset = evalset.limit(limit)
+        settings = DecodeSettings.choose(max_new_tokens, temperature, top_p, seed, onellm_compat=onellm_compat)
+        dtype = compat_dtype(dtype, device, onellm_compat)
+        loaded = load_inference(weights, preset=preset, tokenizer=tokenizer, device=device, dtype=dtype)
         info = loaded.info
         fmt = info.format if prompt_format == "auto" else prompt_format
         console.print(f"{evalset.name}: {len(evalset.items)} {evalset.task} items on {evalset.modality}; "
                       f"{info.kind} {info.path} on {info.device} ({str(info.dtype).removeprefix('torch.')}), "
                       f"tokenizer {info.tokenizer}, {fmt} format")
-        try:
-            answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, batch_size, fmt)
-        except ValueError as exc:
-            console.print(f"[red]error:[/red] --format: {exc}")
-            raise typer.Exit(2) from exc
+        answerer = ModelAnswerer(loaded.model, loaded.tokenizer, settings, batch_size, fmt)
         out_dir = out or Path("out") / "eval" / evalset.name
         meta = {"dataset": evalset.name, "modality": evalset.modality,
                 "prompt": evalset.items[0].prompt if evalset.task == "caption" else None,

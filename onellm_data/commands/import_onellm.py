@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE
-from onellm_data.commands.corpus import MaxRejectShare, Workers, check_outcomes, console, convert_sources, print_summary
+from onellm_data.commands.corpus import MaxRejectShare, Workers, check_outcomes, convert_sources, print_summary
 
 
 def register(app: typer.Typer) -> None:
@@ -30,19 +30,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import OneLLM's released instruction files (every modality) into a corpus (resumable: rerun to continue)."""
         from onellm_data.pipeline import ShardSettings
-        from onellm_data.errors import OnellmDataError
 
         if not json_or_dir.exists():
-            console.print(f"[red]error:[/red] {json_or_dir} does not exist")
-            raise typer.Exit(2)
+            raise FileNotFoundError(f"{json_or_dir} does not exist")
         root = media_root or (json_or_dir if json_or_dir.is_dir() else json_or_dir.parent)
         settings = ShardSettings(max_count, 1 << 30, partition_size, str(tokenizer) if tokenizer else None)
         options = {"media_root": str(root.resolve()), "source": name}
-        try:
-            summaries = convert_sources([("onellm_release", json_or_dir)], out, settings, workers,
-                                        retry_rejects=retry_rejects, overwrite=overwrite, options=options)
-        except (OnellmDataError, KeyError, FileNotFoundError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        summaries = convert_sources([("onellm_release", json_or_dir)], out, settings, workers,
+                                    retry_rejects=retry_rejects, overwrite=overwrite, options=options)
         print_summary(summaries)
         check_outcomes(summaries, max_reject_share)

@@ -22,18 +22,13 @@ def register(app: typer.Typer) -> None:
         world_size: Annotated[int, typer.Option(help="Ranks (global batch = batch size × ranks).")] = 1,
     ) -> None:
         """Requested vs realised share of samples and answer tokens per source and modality, and epochs."""
-        from onellm_data.errors import OnellmDataError
         from onellm_data.index import read_table
         from onellm_data.loader.realised_mix import realised_mix
         from onellm_data.recipes import check_corpus, load_recipe
 
-        try:
-            spec = load_recipe(recipe)
-            root = check_corpus(spec, corpus)
-            df = realised_mix(spec, read_table(root, "samples").to_pandas(), batches, seed, world_size)
-        except OnellmDataError as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        spec = load_recipe(recipe)
+        root = check_corpus(spec, corpus)
+        df = realised_mix(spec, read_table(root, "samples").to_pandas(), batches, seed, world_size)
         table = Table(title=f"{spec.name}: {batches} global batches ({spec.data.sampling}) over {root}")
         for col in ("source", "modality", "requested", "samples", "answer tokens", "epochs"):
             table.add_column(col, justify="left" if col in ("source", "modality") else "right")

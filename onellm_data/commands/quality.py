@@ -37,15 +37,10 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", "-j", help="Processes hashing shards.")] = 1,
     ) -> None:
         """Exact and near-duplicate media across sources → quality/duplicates.parquet + quality/dedup_exclude.txt."""
-        from onellm_data.errors import OnellmDataError
         from onellm_data.quality import dedup_corpus
 
-        try:
-            result, (table, exclude) = dedup_corpus(corpus, max_distance,
-                                                    tuple(s for s in prefer.split(",") if s), workers)
-        except (OnellmDataError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        result, (table, exclude) = dedup_corpus(corpus, max_distance,
+                                                tuple(s for s in prefer.split(",") if s), workers)
         m = result.members
         console.print(f"{result.groups} duplicate groups ({result.exact_groups} exact), {len(m)} samples in them, "
                       f"{len(result.excluded)} excluded")
@@ -66,22 +61,17 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", "-j", help="Processes hashing shards.")] = 1,
     ) -> None:
         """Training samples that overlap evaluation sets (id, media hash, near hash, caption/question text)."""
-        from onellm_data.errors import OnellmDataError
+        from onellm_data.errors import SettingError
         from onellm_data.quality import check_contamination
 
         evals = []
         for spec in eval_sets:
             name, sep, rest = spec.partition("=")
             if not sep or not rest:
-                console.print(f"[red]error:[/red] --eval {spec!r}: expected NAME=ANNOTATIONS[,MEDIA_ROOT]")
-                raise typer.Exit(2)
+                raise SettingError(f"--eval {spec!r}: expected NAME=ANNOTATIONS[,MEDIA_ROOT]")
             ann, _, media = rest.partition(",")
             evals.append((name, Path(ann), Path(media) if media else Path(ann).parent))
-        try:
-            summary, paths = check_contamination(corpus, evals, max_distance, workers)
-        except (OnellmDataError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        summary, paths = check_contamination(corpus, evals, max_distance, workers)
         print_contamination(summary)
         for path in paths.values():
             console.print(f"wrote {path}", markup=False)

@@ -22,14 +22,9 @@ def register(app: typer.Typer) -> None:
         mix_batches: Annotated[int, typer.Option(help="Global batches simulated for the realised mix.")] = 1000,
     ) -> None:
         """Write stats.json, stats.md and report.html (figures from the index; tars only with --deep)."""
-        from onellm_data.errors import CorpusError
         from onellm_data.stats import compute_stats, write_reports
 
-        try:
-            figures = compute_stats(corpus, recipe, deep=deep, mix_batches=mix_batches)
-        except CorpusError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        figures = compute_stats(corpus, recipe, deep=deep, mix_batches=mix_batches)
         paths = write_reports(figures, out or corpus / "stats")
         t = figures["totals"]
         console.print(f"{t['items']} samples in {t['shards']} shards, {t['sources']} sources, "

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from onellm_data.converters.base import Converter
+from onellm_data.errors import SettingError
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +48,7 @@ def converter_class(name: str) -> type[Converter]:
         return registry()[name]
     except KeyError:
         known = ", ".join(sorted(registry()))
-        raise KeyError(f"unknown source {name!r}; known converters: {known}") from None
+        raise SettingError(f"unknown source {name!r}; known converters: {known}") from None
 
 
 def make_converter(name: str, raw: Any, **options: Any) -> Converter:

@@ -19,6 +19,7 @@ import torch
 import yaml
 from megatron.energon import DefaultTaskEncoder, Sample
 
+from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.schema import MEMBER_SLOTS
 
@@ -88,7 +89,7 @@ def write_energon_meta(corpus: Path | str, modalities: list[str] | None = None, 
     done = {}
     for modality in wanted:
         if modality not in by_modality:
-            raise ValueError(f"{corpus} has no {modality} shards")
+            raise CorpusError(f"{corpus} has no {modality} shards")
         root = corpus / modality
         meta = root / META_DIR
         meta.mkdir(exist_ok=True)

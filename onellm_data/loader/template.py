@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from onellm_data.errors import SettingError
 from onellm_data.recipes import FORMATS
 from onellm_data.schema import PLACEHOLDERS
 
@@ -72,7 +73,7 @@ def render(conversations: Sequence[dict[str, str]]) -> str:
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"unknown training format {fmt!r}: use {' or '.join(FORMATS)}")
+        raise SettingError(f"unknown training format {fmt!r}: use {' or '.join(FORMATS)}")
     return fmt
 
 

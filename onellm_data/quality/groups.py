@@ -21,6 +21,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from onellm_data.errors import SettingError
+
 DEFAULT_MAX_DISTANCE = 3  # pHash bits (of 64): resized and recompressed copies stay within 0-3
 
 
@@ -93,7 +95,7 @@ def _bands(max_distance: int) -> list[tuple[int, int]]:
 def near_pairs(hashes: np.ndarray, max_distance: int = DEFAULT_MAX_DISTANCE) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of distinct ``hashes`` (uint64) within ``max_distance`` bits of each other."""
     if not 0 <= max_distance < 32:
-        raise ValueError(f"max_distance must be in 0..31, got {max_distance}")
+        raise SettingError(f"max_distance must be in 0..31, got {max_distance}")
     hashes = np.asarray(hashes, np.uint64)
     left, right = [], []
     for shift, width in _bands(max_distance):
