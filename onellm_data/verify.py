@@ -122,6 +122,8 @@ def verify(corpus: Path | str, workers: int = 4, progress: Progress | None = Non
             by_shard[s["shard"]].append(s)
     report = VerifyReport(shards_checked=len(shards), samples_checked=len(samples))
     jobs = [(row, by_shard.get(row["shard"], [])) for row in shards]
+    if progress is not None:
+        progress.set_total(sum(len(rows) for _, rows in jobs))
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for (row, rows), problems in zip(jobs, pool.map(lambda job: _check_shard(corpus, *job), jobs)):
             report.problems.extend(problems)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from onellm_data.converters.jsonl import JsonlConverter
 from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.pipeline.executors import InProcessExecutor, ProcessPoolExecutorBackend
 from onellm_data.progress import Counts, Progress
+from onellm_data.verify import verify
 from tests.conftest import write_jsonl_source
 from tests.pipeline.slow_converter import SlowJsonlConverter
 
@@ -96,3 +98,11 @@ def test_cli_writes_plain_log_lines_when_not_a_terminal(small_raw: Path, tmp_pat
     lines = [line for line in result.stderr.splitlines() if line.startswith("convert demo: ")]
     assert lines and "5/5 records, 5 samples, 0 rejects" in lines[-1]
     assert "\x1b[" not in result.stderr  # no terminal control codes in a log
+
+
+def test_verify_reports_its_total_and_every_sample(small_raw: Path, tmp_path: Path) -> None:
+    run_conversion(JsonlConverter(small_raw, source="demo"), tmp_path / "c", SETTINGS)
+    progress = RecordingProgress()
+    with progress:
+        report = verify(tmp_path / "c", progress=progress)
+    assert report.ok and progress.total == 5 and progress.counts == Counts(5, 5, 0)
