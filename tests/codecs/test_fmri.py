@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,6 @@ from onellm_data.codecs.fmri import VOXELS, decode_fmri, prepare_fmri
 from onellm_data.errors import CodecError
 from tests.conftest import realdata
 
-nib = pytest.importorskip("nibabel")
 NIFTI = "nifti/nibabel_tests_data"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import transformers
 from PIL import Image
 
 from onellm_data.codecs import _vision
@@ -197,7 +198,6 @@ def test_eval_transform_crops_the_centre_with_torchvision_rounding() -> None:
 
 
 def test_eval_transform_matches_transformers_clip_processor_where_rounding_agrees() -> None:
-    transformers = pytest.importorskip("transformers")
     proc_cls = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
     proc = proc_cls(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
     img = noise_rgb(640, 480, seed=8)  # 298 × 224 after resize: an even margin, both crop at 37

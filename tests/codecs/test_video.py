@@ -9,6 +9,7 @@ import textwrap
 from fractions import Fraction
 from pathlib import Path
 
+import decord
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,8 +20,6 @@ from onellm_data.codecs.video import (
 from onellm_data.errors import CodecError
 from tests.codecs.media import CLIP_MEAN, CLIP_STD, frame_levels, grey_video, unnormalize
 from tests.conftest import realdata
-
-decord = pytest.importorskip("decord")
 
 
 def rule_indices(num_frames: int, fps: float) -> list[int]:

@@ -84,7 +84,6 @@ def test_window_index_json(tmp_path):
 
 
 def test_conversion_of_sample_tree(tmp_path):
-    pytest.importorskip("onellm_data.codecs.imu", reason="codecs.imu not written yet")
     raw = sample_tree(tmp_path, "ego4d_imu")
     summary = convert("ego4d_imu", raw, tmp_path / "c")
     assert summary.samples == 3
@@ -103,7 +102,6 @@ def test_conversion_of_sample_tree(tmp_path):
 
 
 def test_processed_imu_npy(tmp_path):
-    pytest.importorskip("onellm_data.codecs.imu", reason="codecs.imu not written yet")
     raw = sample_tree(tmp_path, "ego4d_imu")
     (raw / "v2" / "imu" / f"{VIDEO}.csv").unlink()
     processed = raw / "processed_imu"

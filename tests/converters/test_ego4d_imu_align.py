@@ -10,7 +10,6 @@ def test_no_subset_by_default(tmp_path):
 
 
 def test_caption_form(tmp_path):
-    pytest.importorskip("onellm_data.codecs.imu", reason="codecs.imu not written yet")
     raw = sample_tree(tmp_path, "ego4d_imu_align")
     summary = convert("ego4d_imu_align", raw, tmp_path / "c")
     assert summary.samples == 3

@@ -32,7 +32,6 @@ def test_missing_caption_table_is_an_error(tmp_path):
 
 
 def test_conversion(tmp_path):
-    pytest.importorskip("onellm_data.codecs.fmri", reason="codecs.fmri not written yet")
     raw = sample_tree(tmp_path, "nsd_fmri")
     summary = convert("nsd_fmri", raw, tmp_path / "c")
     assert summary.samples == 4
@@ -51,7 +50,6 @@ def test_conversion(tmp_path):
 
 
 def test_all_captions_option(tmp_path):
-    pytest.importorskip("onellm_data.codecs.fmri", reason="codecs.fmri not written yet")
     raw = sample_tree(tmp_path, "nsd_fmri")
     convert("nsd_fmri", raw, tmp_path / "c", captions="all")
     ids = set(index(tmp_path / "c").source_id)

@@ -18,7 +18,6 @@ def test_records_from_nsd_stim_info(tmp_path):
 
 
 def test_conversion_from_nifti(tmp_path):
-    pytest.importorskip("onellm_data.codecs.fmri", reason="codecs.fmri not written yet")
     raw = sample_tree(tmp_path, "nsd_fmri_align")
     summary = convert("nsd_fmri_align", raw, tmp_path / "c")
     assert summary.samples == 2

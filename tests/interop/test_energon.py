@@ -5,16 +5,13 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 import torch
+from megatron.energon import WorkerConfig, get_loader, get_train_dataset
 from typer.testing import CliRunner
 
-pytest.importorskip("megatron.energon", reason="megatron-energon (the test extra) is not installed")
-
-from megatron.energon import WorkerConfig, get_loader, get_train_dataset  # noqa: E402
-
-from onellm_data.cli import app  # noqa: E402
-from onellm_data.codecs import SHAPES  # noqa: E402
-from onellm_data.interop.energon import OnellmTaskEncoder  # noqa: E402
-from onellm_data.verify import verify  # noqa: E402
+from onellm_data.cli import app
+from onellm_data.codecs import SHAPES
+from onellm_data.interop.energon import OnellmTaskEncoder
+from onellm_data.verify import verify
 
 MODALITIES = ["image", "video", "audio", "point", "depth", "normal", "imu", "fmri", "text"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 import sentencepiece as spm
@@ -45,7 +46,6 @@ def test_counting_can_be_turned_off(tmp_path):
 
 
 def test_readme_duckdb_query(corpus):
-    duckdb = pytest.importorskip("duckdb")
     index = corpus / "index"
     # The query shown in the README.
     rows = duckdb.sql(f"""

@@ -1,14 +1,12 @@
 """Our OpenAI-named CLIP tower against transformers' CLIPVisionModel with the same (random, tiny) weights."""
 
-import pytest
 import torch
+import transformers
 
 from model.checkpoint import hf_clip_vision_to_openai
 from model.clip_vit import VisionTransformer
 from model.release_layout import clip_visual_keys
 from model.config import preset
-
-transformers = pytest.importorskip("transformers")
 
 
 def tiny_hf_clip() -> "transformers.CLIPVisionModelWithProjection":

@@ -2,13 +2,12 @@
 
 import pytest
 import torch
+import transformers
 
 from model.checkpoint import hf_llama_to_meta, load_decoder, meta_llama_to_hf
 from model.config import preset
 from model.llama import Llama, apply_rope, rope_tables
 from model.release_layout import llama_keys
-
-transformers = pytest.importorskip("transformers")
 
 
 def hf_config(cfg) -> "transformers.LlamaConfig":

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sentencepiece as spm
 
+from onellm_data.manifests import expected_items
 from onellm_data.stats import compute_stats
 from tests.stats.corpus import TOKENIZER, accepted_jsonl_lines, build_stats_corpus
 
@@ -127,11 +128,7 @@ def test_sizes_shards_rejects_and_coverage(built) -> None:
     assert mods["image"]["items"] == 15 and set(mods["image"]["sources"]) == {"coco_captions", "jsonl"}
     assert stats["totals"]["items"] == sum(m["items"] for m in stats["modalities"]) == 15 + 3 + sum(
         len(c["bytes"]) for s, c in synth.columns.items() if s != "coco_captions")
-    try:
-        from onellm_data.manifests import expected_items
-        expected_coco = expected_items()["coco_captions"]
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"manifests unavailable: {exc}")
+    expected_coco = expected_items()["coco_captions"]
     assert rows["coco_captions"]["expected_items"] == expected_coco
     assert rows["coco_captions"]["coverage"] == pytest.approx(3 / expected_coco)
     assert rows["jsonl"]["expected_items"] is None and rows["jsonl"]["coverage"] is None

@@ -8,8 +8,8 @@ import pytest
 
 from onellm_data.stats import compute_stats, validate
 from onellm_data.stats.markdown import render_markdown
+from tests.loader import corpus_helpers
 
-corpus_helpers = pytest.importorskip("tests.loader.corpus_helpers", reason="loader test helpers unavailable")
 
 
 def test_recipe_mix_rows(tmp_path: Path) -> None:
