@@ -50,9 +50,16 @@ def test_frames_fold_into_batch_and_fmri_is_channel_major() -> None:
     tok, visual = ModalityTokenizers(cfg), VisionTransformer.from_config(cfg)
     x, frames = tok.embed(torch.randn(2, 15, 3, 224, 224), "video", visual)
     assert x.shape == (30, 257, 32) and frames == 15
-    fmri = torch.randn(1, 1, cfg.fmri_voxels)
-    lin = tok.conv1["fmri"]
-    raw = lin(fmri.flatten(1)).view(1, 32, 8)  # release reads the 8·C outputs as (C, 8)
-    tokens, _ = tok.embed(fmri, "fmri", visual)
-    expected = visual.embed(raw.transpose(1, 2), tok.positional_embedding["fmri"])
-    assert torch.allclose(tokens, expected, atol=1e-6)
+
+    # fMRI: one Linear to 8·C outputs, which the release reads channel-major: token t, channel c is output c·8 + t.
+    # Outputs numbered through the bias (weights zeroed), class token, positions and ln_pre neutralised.
+    c, t = cfg.clip_width, cfg.fmri_tokens
+    with torch.no_grad():
+        tok.conv1["fmri"].weight.zero_()
+        tok.conv1["fmri"].bias.copy_(torch.arange(c * t, dtype=torch.float32))
+        tok.positional_embedding["fmri"].zero_()
+        visual.class_embedding.zero_()
+    visual.ln_pre = torch.nn.Identity()
+    tokens, _ = tok.embed(torch.randn(1, 1, cfg.fmri_voxels), "fmri", visual)
+    by_hand = torch.tensor([[0.0] * c] + [[float(ch * t + i) for ch in range(c)] for i in range(t)])
+    assert tokens.shape == (1, t + 1, c) and torch.equal(tokens[0], by_hand)

@@ -1,5 +1,7 @@
 """Universal Projection Module: routing weights, expert mixing, tags."""
 
+import math
+
 import pytest
 import torch
 
@@ -16,15 +18,19 @@ def test_router_weights_are_positive_and_sum_to_one(norm) -> None:
     assert torch.allclose(w.sum(-1), torch.ones(2, 40), atol=1e-6)
 
 
-def test_sigmoid_normalisation_differs_from_softmax() -> None:
-    torch.manual_seed(0)
-    a = UniversalProjection(preset("tiny"))
-    b = UniversalProjection(preset("tiny", router_norm="softmax"))
-    b.load_state_dict(a.state_dict())
-    x = torch.randn(1, 5, 32) * 3
-    logits = a.routers["image"](x)
-    assert torch.allclose(a.routing_weights(x, "image"), logits.sigmoid() / logits.sigmoid().sum(-1, keepdim=True))
-    assert not torch.allclose(a.routing_weights(x, "image"), b.routing_weights(x, "image"))
+@pytest.mark.parametrize("norm,expected", [
+    # logits (0, ln 3, -ln 3): sigmoids 1/2, 3/4, 1/4 sum to 3/2; exponentials 1, 3, 1/3 sum to 13/3
+    ("sigmoid", (1 / 3, 1 / 2, 1 / 6)),
+    ("softmax", (3 / 13, 9 / 13, 1 / 13)),
+])
+def test_routing_weights_by_hand(norm, expected) -> None:
+    """Router logits fixed through fc2's bias (weights zeroed), so each token's weights are known in closed form."""
+    upm = UniversalProjection(preset("tiny", router_norm=norm))
+    with torch.no_grad():
+        upm.routers["image"].fc2.weight.zero_()
+        upm.routers["image"].fc2.bias.copy_(torch.tensor([0.0, math.log(3), -math.log(3)]))
+    w = upm.routing_weights(torch.randn(1, 5, 32), "image")
+    assert torch.allclose(w, torch.tensor(expected).expand(1, 5, 3), atol=1e-6)
 
 
 def test_single_expert_output_is_independent_of_router() -> None:
