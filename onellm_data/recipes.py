@@ -108,7 +108,7 @@ class ScheduleSpec:
     total_steps: int | None = setting(None, ge=0, le=MAX_STEPS)  # cosine length (None: the whole run)
     epochs: float | None = setting(None, gt=0, le=1e6)
     max_steps: int | None = setting(None, ge=0, le=MAX_STEPS)
-    validate_every: int = setting(0, ge=0, le=MAX_STEPS)  # optimizer steps between validation losses (0: never)
+    validate_every: int = setting(0, ge=0, le=MAX_STEPS)  # steps between validation losses (0: at the end only)
 
     def __post_init__(self) -> None:
         if self.epochs is None and self.max_steps is None:
