@@ -11,10 +11,9 @@ from rich.table import Table
 
 from onellm_data.pipeline import ConversionSummary, ShardSettings, run_conversion
 from onellm_data.pipeline.executors import make_executor
-from onellm_data.converters import make_converter, registry
+from onellm_data.converters import make_converter
 from onellm_data.commands._outcome import DEFAULT_MAX_REJECT_SHARE, judge, preflight
 from onellm_data.commands.sources import ConvertCommand
-from onellm_data.errors import CorpusError, OnellmDataError
 from onellm_data.progress import Progress as JobProgress
 
 console = Console(stderr=True)
@@ -118,13 +117,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convert one source from its official layout into shards + index (resumable: rerun to continue)."""
         settings = ShardSettings(max_count, max_bytes, partition_size, str(tokenizer) if tokenizer else None)
-        try:
-            summaries = convert_sources([(source, raw)], out, settings, workers, executor, address,
-                                        _parse_shard_of(partition), retry_rejects, overwrite,
-                                        {**_parse_options(option), **({"source": name} if name else {})})
-        except (OnellmDataError, KeyError, FileNotFoundError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        summaries = convert_sources([(source, raw)], out, settings, workers, executor, address,
+                                    _parse_shard_of(partition), retry_rejects, overwrite,
+                                    {**_parse_options(option), **({"source": name} if name else {})})
         print_summary(summaries)
         check_outcomes(summaries, max_reject_share)
 
@@ -152,23 +147,15 @@ def register(app: typer.Typer) -> None:
 
         names = sorted(sample_sources()) if sources == "all" else [s for s in sources.split(",") if s]
         if sample:
-            try:
-                generate_sample_raw(raw_root, names)
-            except FileExistsError as exc:
-                console.print(f"[red]error:[/red] {exc}")
-                raise typer.Exit(2) from exc
+            generate_sample_raw(raw_root, names)
         problems = preflight([(n, raw_root / n) for n in names])
         for problem in problems:
             console.print(f"[red]error:[/red] {problem}")
         if problems:
             raise typer.Exit(2)
         settings = ShardSettings(max_count, 1 << 30, partition_size, str(tokenizer) if tokenizer else None)
-        try:
-            summaries = convert_sources([(n, raw_root / n) for n in names], out, settings, workers, executor,
-                                        address, retry_rejects=retry_rejects)
-        except (OnellmDataError, KeyError, FileNotFoundError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        summaries = convert_sources([(n, raw_root / n) for n in names], out, settings, workers, executor,
+                                    address, retry_rejects=retry_rejects)
         print_summary(summaries)
         share = max_reject_share if max_reject_share is not None else (
             SAMPLE_MAX_REJECT_SHARE if sample else DEFAULT_MAX_REJECT_SHARE)
@@ -187,21 +174,17 @@ def register(app: typer.Typer) -> None:
         from onellm_data.verify import rebuild_index as rebuild
         from onellm_data.verify import verify as run_verify
 
-        try:
-            if rebuild_index:
-                with JobProgress("rebuild", unit="partitions", words=("samples", "problems")) as progress:
-                    rebuilt = rebuild(corpus, progress)
-                console.print(f"rebuilt index: {rebuilt.counts['samples']} samples in {rebuilt.counts['shards']} shards "
-                              f"of {rebuilt.partitions} committed partitions")
-                for source, partition in rebuilt.uncommitted:
-                    console.print(f"[yellow]uncommitted[/yellow] partition {partition} of {source}: shards on disk but "
-                                  "no commit marker (an unfinished conversion); left out: rerun convert to redo it")
-            with JobProgress("verify", unit="samples", words=("checked", "problems")) as progress:
-                report = run_verify(corpus, workers, progress)
-            decoded = _verify_decode(corpus, workers) if decode else None
-        except CorpusError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+        if rebuild_index:
+            with JobProgress("rebuild", unit="partitions", words=("samples", "problems")) as progress:
+                rebuilt = rebuild(corpus, progress)
+            console.print(f"rebuilt index: {rebuilt.counts['samples']} samples in {rebuilt.counts['shards']} shards "
+                          f"of {rebuilt.partitions} committed partitions")
+            for source, partition in rebuilt.uncommitted:
+                console.print(f"[yellow]uncommitted[/yellow] partition {partition} of {source}: shards on disk but "
+                              "no commit marker (an unfinished conversion); left out: rerun convert to redo it")
+        with JobProgress("verify", unit="samples", words=("checked", "problems")) as progress:
+            report = run_verify(corpus, workers, progress)
+        decoded = _verify_decode(corpus, workers) if decode else None
         for kind, shard, detail in report.problems:
             console.print(f"[red]{kind}[/red] {shard}: {detail}")
         status = "[green]OK[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
