@@ -58,7 +58,7 @@ def test_workers_report_counts_within_a_partition(small_raw: Path, tmp_path: Pat
 
 @pytest.mark.slow
 def test_ray_tasks_report_counts_within_a_partition(small_raw: Path, tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+    import ray  # heavy: imported by this slow test only
     from onellm_data.pipeline.ray_executor import RayExecutor
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -365,7 +365,7 @@ def test_partitions_in_separate_processes_with_different_hash_seeds(dup_raw, tmp
 
 @pytest.mark.slow
 def test_ray_gives_the_same_bytes(dup_raw, tmp_path):
-    ray = pytest.importorskip("ray")
+    import ray  # heavy: imported by this slow test only
     from onellm_data.pipeline.ray_executor import RayExecutor
 
     raw, _ = dup_raw

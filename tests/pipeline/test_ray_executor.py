@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import ray
 
 from onellm_data.pipeline import ShardSettings, run_conversion
 from onellm_data.converters._options import Option
 from onellm_data.converters.jsonl import JsonlConverter
 from tests.pipeline.killable import tree_bytes
 
-ray = pytest.importorskip("ray")
 SETTINGS = ShardSettings(max_count=4, max_bytes=1 << 20, partition_size=5)
 
 
