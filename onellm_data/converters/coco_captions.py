@@ -9,14 +9,16 @@ from onellm_data.converters._grouping import group_records
 from onellm_data.converters._annotations import find_media, id_string, media_relpath
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
+from onellm_data.converters._linked_items import Link, linked_items
 from onellm_data.converters._options import Option
-from onellm_data.converters._rejects import MALFORMED_FILE, UNKNOWN_ID, malformed
+from onellm_data.converters._rejects import MALFORMED_FILE, malformed
 from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
 from onellm_data.schema import Sample
 
 DEFAULT_JSON = "annotations/captions_train2017.json"
 EXPECTED = "COCO's caption annotations ({images: [...], annotations: [...]})"
+CAPTIONS = Link("annotations.item", "annotations", "id", "annotation id", "image_id", "images")
 
 
 class CocoCaptionsConverter(Converter):
@@ -56,18 +58,11 @@ class CocoCaptionsConverter(Converter):
             image_id = id_string(image.get("id")) if isinstance(image, dict) else None
             if image_id is not None and isinstance(image.get("file_name"), str):
                 files[image_id] = image["file_name"]
-        for position, ann in iter_json(path, "annotations.item", EXPECTED):
-            if ann is None:
-                yield malformed(f"annotations{position}", str(path), MALFORMED_FILE)
-                return
-            ann_id = id_string(ann.get("id")) if isinstance(ann, dict) else None
-            if ann_id is None:
-                yield malformed(f"annotations{position}", "no annotation id")
+        for linked in linked_items(path, EXPECTED, CAPTIONS, files):
+            if isinstance(linked, dict):  # a reject
+                yield linked
                 continue
-            image_id = id_string(ann.get("image_id"))
-            if image_id is None or image_id not in files:
-                yield malformed(ann_id, f"image_id {ann.get('image_id')!r} not in images", UNKNOWN_ID)
-                continue
+            ann_id, image_id, ann = linked
             yield {"source_id": ann_id, "image_id": image_id, "file_name": files[image_id],
                    "caption": ann.get("caption")}
 

@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 from onellm_data.converters._annotations import SAFE_NAME, find_media, id_string
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
+from onellm_data.converters._linked_items import Link, linked_items
 from onellm_data.converters._options import Option
-from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, UNKNOWN_ID, malformed
+from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, malformed
 from onellm_data.converters._turns import caption_prompt, prompt_turns
 from onellm_data.converters.base import Converter
 from onellm_data.errors import RejectError
@@ -71,18 +72,12 @@ class MsrvttCaptionsConverter(Converter):
                 video_id = id_string(video.get("video_id")) if isinstance(video, dict) else None
                 if video_id is not None:
                     splits[video_id] = str(video.get("split", ""))
-            for position, sentence in iter_json(path, "sentences.item", EXPECTED):
-                if sentence is None:
-                    yield malformed(f"{path.stem}-sentences{position}", str(path), MALFORMED_FILE)
-                    break
-                sen_id = id_string(sentence.get("sen_id")) if isinstance(sentence, dict) else None
-                if sen_id is None:
-                    yield malformed(f"{path.stem}-sentences{position}", "no sen_id")
+            link = Link("sentences.item", f"{path.stem}-sentences", "sen_id", "sen_id", "video_id", "videos")
+            for linked in linked_items(path, EXPECTED, link, splits):
+                if isinstance(linked, dict):  # a reject
+                    yield linked
                     continue
-                video_id = id_string(sentence.get("video_id"))
-                if video_id is None or video_id not in splits:
-                    yield malformed(sen_id, f"video_id {sentence.get('video_id')!r} not in videos", UNKNOWN_ID)
-                    continue
+                sen_id, video_id, sentence = linked
                 yield {"source_id": sen_id, "video_id": video_id, "split": splits[video_id],
                        "caption": sentence.get("caption")}
 
