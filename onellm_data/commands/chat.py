@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from onellm_data.commands._model_options import Device, Dtype, Preset, Seed, TokenizerFile, Weights
 from onellm_data.errors import OnellmDataError
 
 console = Console(stderr=True)
@@ -23,8 +24,7 @@ def register(app: typer.Typer) -> None:
                                   "text.")],
         question: Annotated[str, typer.Argument(
             metavar="QUESTION", help="The question (placeholders like <image> are not needed).")],
-        weights: Annotated[Path, typer.Option(help="model.pt written by `onellm-data train` (or its output "
-                                                   "directory), or OneLLM's consolidated.00-of-01.pth.")],
+        weights: Weights,
         modality: Annotated[str, typer.Option(help="image, video, audio, point, depth, normal, imu, fmri, or "
                                                    "text.")],
         map_path: Annotated[Optional[Path], typer.Option("--map", help="Depth or normal map paired with the RGB "
@@ -32,20 +32,16 @@ def register(app: typer.Typer) -> None:
         window: Annotated[Optional[tuple[float, float]], typer.Option(
             help="IMU window START END in seconds (2 s, as OneLLM's IMU tokenizer takes 400 samples at 200 Hz).")
         ] = None,
-        tokenizer: Annotated[Optional[Path], typer.Option(
-            help="SentencePiece tokenizer.model (default: next to the weights, else the bundled demo tokenizer "
-                 "for a tiny-vocabulary model).")] = None,
-        preset: Annotated[Optional[str], typer.Option(
-            help="Model preset for OneLLM's release file (default onellm-7b); our model.pt carries its config.")
-        ] = None,
+        tokenizer: TokenizerFile = None,
+        preset: Preset = None,
         max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length limit in tokens.")] = 128,
         temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy (default); OneLLM's demo used 0.1.")
         ] = 0.0,
         top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus mass when sampling (demo: 0.75).")
         ] = 1.0,
-        seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
-        dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        seed: Seed = 0,
+        device: Device = "auto",
+        dtype: Dtype = "auto",
         onellm_compat: Annotated[bool, typer.Option(
             help="Decode as OneLLM's demo did: temperature 0.1, top-p 0.75, fp16 on GPU.")] = False,
         prompt_format: Annotated[str, typer.Option(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from onellm_data.commands._model_options import Device, Dtype, Preset, Seed, TokenizerFile, Weights
 from onellm_data.errors import OnellmDataError
 
 console = Console(stderr=True)
@@ -79,8 +80,7 @@ def _load_set(dataset: str | None, task: str | None, modality: str | None, annot
 def register(app: typer.Typer) -> None:
     @app.command(name="eval")
     def eval_(
-        weights: Annotated[Path, typer.Option(help="model.pt written by `onellm-data train` (or its output "
-                                                   "directory), or OneLLM's consolidated.00-of-01.pth.")],
+        weights: Weights,
         annotations: Annotated[Path, typer.Option(help="The eval set's annotation file (official layout with "
                                                        "--dataset; see model/eval_sets.py).")],
         media_root: Annotated[Path, typer.Option(help="Folder the annotations' media paths are relative to.")],
@@ -89,12 +89,8 @@ def register(app: typer.Typer) -> None:
                  "coco, nocaps, flickr30k, msvd_qa, clotho, clotho_aqa, pointllm, ego4d_imu, nsd.")] = None,
         task: Annotated[Optional[str], typer.Option(help="caption, qa or mc (implied by --dataset).")] = None,
         modality: Annotated[Optional[str], typer.Option(help=f"{MODALITY_NAMES} (implied by --dataset).")] = None,
-        tokenizer: Annotated[Optional[Path], typer.Option(
-            help="SentencePiece tokenizer.model (default: next to the weights, else the bundled demo tokenizer "
-                 "for a tiny-vocabulary model).")] = None,
-        preset: Annotated[Optional[str], typer.Option(
-            help="Model preset for OneLLM's release file (default onellm-7b); our model.pt carries its config.")
-        ] = None,
+        tokenizer: TokenizerFile = None,
+        preset: Preset = None,
         out: Annotated[Optional[Path], typer.Option(help="Output directory (default out/eval/<set>).")] = None,
         limit: Annotated[Optional[int], typer.Option(min=1, help="Evaluate the first N items only.")] = None,
         max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length limit in tokens.")] = 64,
@@ -104,9 +100,9 @@ def register(app: typer.Typer) -> None:
         temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy (default); the paper used 0.1.")] = 0.0,
         top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus mass when sampling (paper: 0.75).")
         ] = 1.0,
-        seed: Annotated[int, typer.Option(help="Sampler seed (temperature > 0).")] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
-        dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")] = "auto",
+        seed: Seed = 0,
+        device: Device = "auto",
+        dtype: Dtype = "auto",
         onellm_compat: Annotated[bool, typer.Option(
             help="Decode as OneLLM did for its published numbers: temperature 0.1, top-p 0.75, fp16 on GPU.")
         ] = False,
