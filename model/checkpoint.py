@@ -140,47 +140,38 @@ _HF_TOP = {"model.embed_tokens.weight": "tok_embeddings.weight", "model.norm.wei
            "lm_head.weight": "output.weight"}
 
 
-def hf_llama_to_meta(state: Mapping[str, Tensor], n_heads: int, n_kv_heads: int | None = None) -> dict[str, Tensor]:
-    """HF ``LlamaForCausalLM`` state dict → Meta names, q/k permutation undone (rotary inv_freq dropped)."""
-    kv = n_kv_heads or n_heads
+def _rename_llama(state: Mapping[str, Tensor], n_heads: int, n_kv_heads: int | None, to_meta: bool
+                  ) -> dict[str, Tensor]:
+    """HF ↔ Meta LLaMA names; q/k rows are permuted between HF's rotary layout and Meta's on the way."""
+    top = _HF_TOP if to_meta else {v: k for k, v in _HF_TOP.items()}
+    layer = _HF_LAYER if to_meta else {v: k for k, v in _HF_LAYER.items()}
+    source, target, kind = ("model.layers", "layers", "Hugging Face") if to_meta else ("layers", "model.layers", "Meta")
+    heads = {"attention.wq": n_heads, "attention.wk": n_kv_heads or n_heads}
     out: dict[str, Tensor] = {}
     for key, value in state.items():
-        if key.endswith("rotary_emb.inv_freq"):
+        if to_meta and key.endswith("rotary_emb.inv_freq"):
             continue
-        if key in _HF_TOP:
-            out[_HF_TOP[key]] = value
+        if key in top:
+            out[top[key]] = value
             continue
-        m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)\.weight", key)
-        if not m or m.group(2) not in _HF_LAYER:
-            raise CheckpointError(f"unexpected Hugging Face LLaMA key: {key}")
-        name = _HF_LAYER[m.group(2)]
-        if name == "attention.wq":
-            value = _permute(value, n_heads, inverse=True)
-        elif name == "attention.wk":
-            value = _permute(value, kv, inverse=True)
-        out[f"layers.{m.group(1)}.{name}.weight"] = value
+        m = re.fullmatch(rf"{re.escape(source)}\.(\d+)\.(.+)\.weight", key)
+        if not m or m.group(2) not in layer:
+            raise CheckpointError(f"unexpected {kind} LLaMA key: {key}")
+        meta_name = layer[m.group(2)] if to_meta else m.group(2)
+        if meta_name in heads:
+            value = _permute(value, heads[meta_name], inverse=to_meta)
+        out[f"{target}.{m.group(1)}.{layer[m.group(2)]}.weight"] = value
     return out
+
+
+def hf_llama_to_meta(state: Mapping[str, Tensor], n_heads: int, n_kv_heads: int | None = None) -> dict[str, Tensor]:
+    """HF ``LlamaForCausalLM`` state dict → Meta names, q/k permutation undone (rotary inv_freq dropped)."""
+    return _rename_llama(state, n_heads, n_kv_heads, to_meta=True)
 
 
 def meta_llama_to_hf(state: Mapping[str, Tensor], n_heads: int, n_kv_heads: int | None = None) -> dict[str, Tensor]:
     """Meta names → HF names with HF's q/k permutation applied (the inverse of ``hf_llama_to_meta``)."""
-    kv = n_kv_heads or n_heads
-    top = {v: k for k, v in _HF_TOP.items()}
-    layer = {v: k for k, v in _HF_LAYER.items()}
-    out: dict[str, Tensor] = {}
-    for key, value in state.items():
-        if key in top:
-            out[top[key]] = value
-            continue
-        m = re.fullmatch(r"layers\.(\d+)\.(.+)\.weight", key)
-        if not m or m.group(2) not in layer:
-            raise CheckpointError(f"unexpected Meta LLaMA key: {key}")
-        if m.group(2) == "attention.wq":
-            value = _permute(value, n_heads, inverse=False)
-        elif m.group(2) == "attention.wk":
-            value = _permute(value, kv, inverse=False)
-        out[f"model.layers.{m.group(1)}.{layer[m.group(2)]}.weight"] = value
-    return out
+    return _rename_llama(state, n_heads, n_kv_heads, to_meta=False)
 
 
 def read_hf_llama(directory: Path | str) -> tuple[dict[str, Tensor], dict[str, Any]]:
