@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from onellm_data.codecs._detail import exc_detail
+from onellm_data.codecs.dispatch import SHAPES, decode
 from onellm_data.errors import CodecError
 
 PROOF_SLOTS = 8  # a record may yield a few samples before they are checked; each slot holds its media alive
@@ -30,8 +31,6 @@ class DecodeFailure:
 
 def tensor_failure(modality: str, x: torch.Tensor) -> DecodeFailure | None:
     """The shape and finiteness half of the rule, on a decoded tensor."""
-    from onellm_data.codecs import SHAPES
-
     want = SHAPES[modality]
     if tuple(x.shape) != want:
         return DecodeFailure(f"decoded {modality} has the wrong shape", f"{tuple(x.shape)}, expected {want}")
@@ -89,8 +88,6 @@ def check_sample(modality: str, members: dict[str, bytes]) -> DecodeFailure | No
         return None
     if _PROOFS.take(modality, members):
         return None
-    from onellm_data.codecs import decode
-
     try:
         x = decode(modality, members, train=False)
     except CodecError as exc:
