@@ -1,4 +1,3 @@
-import importlib.util
 import json
 
 import pytest
@@ -8,8 +7,6 @@ from onellm_data.converters import make_converter
 from onellm_data.converters.onellm_release import FILE_MODALITY, item_modality
 from onellm_data.samples.instruct_media import EXPECTED
 from tests.converters.instruct_helpers import convert, first_turn, index, read_samples, sample_raw
-
-SENSOR_CODECS = all(importlib.util.find_spec(f"onellm_data.codecs.{m}") for m in ("imu", "fmri"))
 
 
 @pytest.mark.parametrize("item,modality", [
@@ -41,13 +38,8 @@ def test_round_trip_of_released_layout(tmp_path):
     summary = convert(raw, tmp_path / "c", "onellm_release")
     read = read_samples(tmp_path / "c")
     released = _released_items(raw)
-    sensor_ids = {"imu_fixed_50k-0", "fmri_fixed_train-0"}
-    if SENSOR_CODECS:
-        assert summary.samples == EXPECTED["onellm_release"]["samples"]
-        assert dict(summary.rejects) == EXPECTED["onellm_release"]["rejects"]
-    else:  # the IMU/fMRI codecs are not installed in this checkout: those two items fail, the rest converts
-        assert summary.samples == EXPECTED["onellm_release"]["samples"] - 2
-        assert sensor_ids.isdisjoint(read)
+    assert summary.samples == EXPECTED["onellm_release"]["samples"]
+    assert dict(summary.rejects) == EXPECTED["onellm_release"]["rejects"]
     for source_id, (record, _) in read.items():
         original = released[source_id]["conversations"]
         # Same turns, same answers; the human side differs only by the modality placeholder in front.
@@ -56,7 +48,7 @@ def test_round_trip_of_released_layout(tmp_path):
         assert strip == original[0]["value"].split("\n", 1)[-1]
     modalities = index(tmp_path / "c").set_index("source_id").modality.to_dict()
     expected = EXPECTED["onellm_release"]["modalities"]
-    assert sorted(set(modalities.values())) == sorted(m for m in expected if SENSOR_CODECS or m not in ("imu", "fmri"))
+    assert sorted(set(modalities.values())) == sorted(expected)
     assert first_turn(read["cococap_train-0"][0]) == "<image>\nProvide a one-sentence caption for the provided image."
     assert first_turn(read["msrvtt_cap_trainval-0"][0]).startswith("<video>\n")  # released "<image>" tag
     depth, media = read["llava_instruct_50k_depth-0"]
@@ -68,7 +60,6 @@ def test_round_trip_of_released_layout(tmp_path):
     assert rejects.loc["llava_v1_5_mix665k_text-1", "reason"] == "roles out of order"
 
 
-@pytest.mark.skipif(not SENSOR_CODECS, reason="onellm_data.codecs.imu / codecs.fmri not present yet")
 def test_imu_and_fmri_items(tmp_path):
     raw = sample_raw(tmp_path, "onellm_release")
     conv = make_converter("onellm_release", raw / "imu/imu_fixed_50k.json", media_root=str(raw))
