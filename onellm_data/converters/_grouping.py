@@ -9,6 +9,7 @@ one row per item, and the loader visits the stored sample once per conversation,
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 import tempfile
@@ -34,9 +35,12 @@ def group_records(records: Iterator[dict[str, Any]], media_of: Callable[[dict[st
                   spill_dir: Path | str | None = None) -> Iterator[dict[str, Any]]:
     """Records sharing a media reference (``media_of``; None: never grouped) become ``{"source_id", "_group"}``.
 
-    Groups come in the order of their first record, items in stream order, so the stream stays deterministic.
-    Records are spilled to a temporary SQLite file, never held in memory, so any annotation size streams.
+    The output keeps stream order: a group stands where its first record stood, its items in stream order.
+    Nothing is held in memory: records with media go to a temporary SQLite file (read back in order through
+    indexes, no sort), the others to a sequential spill file, and the two are merged by position.
     """
+    from onellm_data.pipeline.dedup import SeenIds  # here: the pipeline package imports this module
+
     with tempfile.TemporaryDirectory(dir=spill_dir, prefix="group-") as tmp:
         db = sqlite3.connect(Path(tmp) / "records.sqlite")
         try:
@@ -44,49 +48,72 @@ def group_records(records: Iterator[dict[str, Any]], media_of: Callable[[dict[st
             db.execute("PRAGMA synchronous=OFF")
             db.execute("CREATE TABLE items (pos INTEGER PRIMARY KEY, grp TEXT NOT NULL, body TEXT NOT NULL)")
             db.execute("CREATE TABLE groups (grp TEXT PRIMARY KEY, first INTEGER NOT NULL)")
-            batch: list[tuple[int, str, dict[str, Any]]] = []
-            from onellm_data.pipeline.dedup import SeenIds  # here: the pipeline package imports this module
-
-            seen = SeenIds(tmp)  # a group hides its later items' ids from the pipeline's check: repeat it here
-            try:
+            # A group hides its later items' ids from the pipeline's duplicate check: it is repeated here.
+            with SeenIds(tmp) as seen, open(Path(tmp) / "other.jsonl", "w", encoding="utf-8") as other:
+                batch: list[tuple[int, dict[str, Any]]] = []
                 for pos, record in enumerate(records):
-                    batch.append((pos, "", record))
+                    batch.append((pos, record))
                     if len(batch) >= 10_000:
-                        _insert(db, batch, seen, media_of)
-                _insert(db, batch, seen, media_of)
-            finally:
-                seen.close()
-            query = ("SELECT items.grp, items.body FROM items JOIN groups ON items.grp = groups.grp "
-                     "ORDER BY groups.first, items.pos")
-            current: list[dict[str, Any]] = []
-            current_grp = None
-            for grp, body in db.execute(query):
-                if grp != current_grp and current:
-                    yield _grouped(current)
-                    current = []
-                current_grp = grp
-                current.append(json.loads(body))
-            if current:
-                yield _grouped(current)
+                        _spill(db, other, batch, seen, media_of)
+                _spill(db, other, batch, seen, media_of)
+            del seen  # its arrays are not needed while the groups are read back
+            db.execute("CREATE INDEX items_by_group ON items (grp, pos)")
+            db.execute("CREATE UNIQUE INDEX groups_by_first ON groups (first)")
+            db.commit()
+            with open(Path(tmp) / "other.jsonl", encoding="utf-8") as other:
+                yield from _merge(_groups(db), _others(other))
         finally:
             db.close()
 
 
-def _insert(db: sqlite3.Connection, batch: list[tuple[int, str, dict[str, Any]]], seen: Any,
-            media_of: Callable[[dict[str, Any]], str | None]) -> None:
-    """Store a batch of records with their group; a repeated source id becomes a ``duplicate id`` reject."""
-    checked = [i for i, (_, _, record) in enumerate(batch) if "_reject" not in record]
-    repeated = seen.check_and_add([str(batch[i][2]["source_id"]) for i in checked])
+def _spill(db: sqlite3.Connection, other: Any, batch: list[tuple[int, dict[str, Any]]], seen: Any,
+           media_of: Callable[[dict[str, Any]], str | None]) -> None:
+    """Spill a batch: records with media to SQLite (with their group), the rest in order to ``other``; a
+    repeated source id becomes a ``duplicate id`` reject."""
+    checked = [i for i, (_, record) in enumerate(batch) if "_reject" not in record]
+    repeated = seen.check_and_add([str(batch[i][1]["source_id"]) for i in checked])
     for i, dup in zip(checked, repeated):
         if dup:
-            batch[i] = (batch[i][0], "", {"source_id": batch[i][2]["source_id"], "_reject": "duplicate id"})
+            batch[i] = (batch[i][0], {"source_id": batch[i][1]["source_id"], "_reject": "duplicate id"})
     rows = []
-    for pos, _, record in batch:
+    for pos, record in batch:
         media = None if "_reject" in record else media_of(record)
-        rows.append((pos, f"m:{media}" if media is not None else f"#{pos}", json.dumps(record)))
+        if media is None:
+            other.write(f"{pos}\t{json.dumps(record)}\n")
+        else:
+            rows.append((pos, f"m:{media}", json.dumps(record)))
     db.executemany("INSERT INTO items VALUES (?, ?, ?)", rows)
     db.executemany("INSERT OR IGNORE INTO groups VALUES (?, ?)", [(grp, pos) for pos, grp, _ in rows])
     batch.clear()
+
+
+def _groups(db: sqlite3.Connection) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(first position, grouped record) in order of first position."""
+    # CROSS JOIN keeps groups as the outer loop: both orders come from the indexes, no temporary sort.
+    query = ("SELECT groups.first, items.body FROM groups CROSS JOIN items ON items.grp = groups.grp "
+             "ORDER BY groups.first, items.pos")
+    current: list[dict[str, Any]] = []
+    first = -1
+    for start, body in db.execute(query):
+        if start != first and current:
+            yield first, _grouped(current)
+            current = []
+        first = start
+        current.append(json.loads(body))
+    if current:
+        yield first, _grouped(current)
+
+
+def _others(lines: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line in lines:
+        pos, _, body = line.partition("\t")
+        yield int(pos), json.loads(body)
+
+
+def _merge(*streams: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The records of streams each sorted by position, in position order."""
+    for _, record in heapq.merge(*streams, key=lambda item: item[0]):
+        yield record
 
 
 def _grouped(items: list[dict[str, Any]]) -> dict[str, Any]:
