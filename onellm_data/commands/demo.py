@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
         from onellm_data.recipes import load_recipe
         from onellm_data.samples import generate_sample_raw
         from onellm_data.verify import verify
+        from onellm_data.verify_decode import verify_decode
 
         start = time.monotonic()
         raw_root, corpus = out / "raw", out / "corpus"
@@ -74,6 +75,12 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
         console.print(f"[green]OK[/green]: {report.shards_checked} shards, {report.samples_checked} samples")
+        decoded = verify_decode(corpus, workers)  # every sample through the loader's decode, as `verify --decode`
+        for problem in decoded.problems:
+            console.print(f"[red]undecodable[/red] {problem.key} ({problem.source}): {problem.reason} {problem.detail}")
+        if not decoded.ok:
+            raise typer.Exit(1)
+        console.print(f"[green]OK[/green]: {sum(decoded.checked.values())} media samples decode to their exact shapes")
         console.rule("4. data quality: duplicates across sources, overlap with evaluation sets")
         from onellm_data.quality.sample_eval import demo_quality
 
