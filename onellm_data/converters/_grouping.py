@@ -39,8 +39,6 @@ def group_records(records: Iterator[dict[str, Any]], media_of: Callable[[dict[st
     Nothing is held in memory: records with media go to a temporary SQLite file (read back in order through
     indexes, no sort), the others to a sequential spill file, and the two are merged by position.
     """
-    from onellm_data.pipeline.dedup import SeenIds  # here: the pipeline package imports this module
-
     with tempfile.TemporaryDirectory(dir=spill_dir, prefix="group-") as tmp:
         db = sqlite3.connect(Path(tmp) / "records.sqlite")
         try:
@@ -49,14 +47,14 @@ def group_records(records: Iterator[dict[str, Any]], media_of: Callable[[dict[st
             db.execute("CREATE TABLE items (pos INTEGER PRIMARY KEY, grp TEXT NOT NULL, body TEXT NOT NULL)")
             db.execute("CREATE TABLE groups (grp TEXT PRIMARY KEY, first INTEGER NOT NULL)")
             # A group hides its later items' ids from the pipeline's duplicate check: it is repeated here.
-            with SeenIds(tmp) as seen, open(Path(tmp) / "other.jsonl", "w", encoding="utf-8") as other:
+            db.execute("CREATE TABLE ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+            with open(Path(tmp) / "other.jsonl", "w", encoding="utf-8") as other:
                 batch: list[tuple[int, dict[str, Any]]] = []
                 for pos, record in enumerate(records):
                     batch.append((pos, record))
                     if len(batch) >= 10_000:
-                        _spill(db, other, batch, seen, media_of)
-                _spill(db, other, batch, seen, media_of)
-            del seen  # its arrays are not needed while the groups are read back
+                        _spill(db, other, batch, media_of)
+                _spill(db, other, batch, media_of)
             db.execute("CREATE INDEX items_by_group ON items (grp, pos)")
             db.execute("CREATE UNIQUE INDEX groups_by_first ON groups (first)")
             db.commit()
@@ -66,15 +64,14 @@ def group_records(records: Iterator[dict[str, Any]], media_of: Callable[[dict[st
             db.close()
 
 
-def _spill(db: sqlite3.Connection, other: Any, batch: list[tuple[int, dict[str, Any]]], seen: Any,
+def _spill(db: sqlite3.Connection, other: Any, batch: list[tuple[int, dict[str, Any]]],
            media_of: Callable[[dict[str, Any]], str | None]) -> None:
     """Spill a batch: records with media to SQLite (with their group), the rest in order to ``other``; a
-    repeated source id becomes a ``duplicate id`` reject."""
-    checked = [i for i, (_, record) in enumerate(batch) if "_reject" not in record]
-    repeated = seen.check_and_add([str(batch[i][1]["source_id"]) for i in checked])
-    for i, dup in zip(checked, repeated):
-        if dup:
-            batch[i] = (batch[i][0], {"source_id": batch[i][1]["source_id"], "_reject": "duplicate id"})
+    repeated source id becomes a ``duplicate id`` reject (the first one is kept)."""
+    for i, (pos, record) in enumerate(batch):
+        if "_reject" not in record and db.execute("INSERT OR IGNORE INTO ids VALUES (?)",
+                                                  (str(record["source_id"]),)).rowcount == 0:
+            batch[i] = (pos, {"source_id": record["source_id"], "_reject": "duplicate id"})
     rows = []
     for pos, record in batch:
         media = None if "_reject" in record else media_of(record)
