@@ -3,7 +3,7 @@ videos): stream them, and turn an item without its own id, or naming an unknown 
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,9 @@ class Link:
     parents_name: str  # the list the parent must be in ("images", "videos")
 
 
-def linked_items(path: Path, expected: str, link: Link, parents: Container[str]
-                 ) -> Iterator[tuple[str, str, dict[str, Any]] | dict[str, Any]]:
-    """``(item id, parent id, item)`` per item, or a reject record; a malformed file ends with one reject."""
+def linked_records(path: Path, expected: str, link: Link, parents: Container[str],
+                   record: Callable[[str, str, dict[str, Any]], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``record(item id, parent id, item)`` per item, or a reject record; a malformed file ends with one reject."""
     for position, item in iter_json(path, link.prefix, expected):
         if item is None:
             yield malformed(f"{link.label}{position}", str(path), MALFORMED_FILE)
@@ -41,4 +41,4 @@ def linked_items(path: Path, expected: str, link: Link, parents: Container[str]
             yield malformed(item_id, f"{link.parent_key} {item.get(link.parent_key)!r} not in {link.parents_name}",
                             UNKNOWN_ID)
             continue
-        yield item_id, parent_id, item
+        yield record(item_id, parent_id, item)

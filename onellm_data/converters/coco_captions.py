@@ -9,7 +9,7 @@ from onellm_data.converters._grouping import group_records
 from onellm_data.converters._annotations import find_media, id_string, media_relpath
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
-from onellm_data.converters._linked_items import Link, linked_items
+from onellm_data.converters._linked_items import Link, linked_records
 from onellm_data.converters._options import Option
 from onellm_data.converters._rejects import MALFORMED_FILE, malformed
 from onellm_data.converters._turns import caption_prompt, prompt_turns
@@ -58,13 +58,8 @@ class CocoCaptionsConverter(Converter):
             image_id = id_string(image.get("id")) if isinstance(image, dict) else None
             if image_id is not None and isinstance(image.get("file_name"), str):
                 files[image_id] = image["file_name"]
-        for linked in linked_items(path, EXPECTED, CAPTIONS, files):
-            if isinstance(linked, dict):  # a reject
-                yield linked
-                continue
-            ann_id, image_id, ann = linked
-            yield {"source_id": ann_id, "image_id": image_id, "file_name": files[image_id],
-                   "caption": ann.get("caption")}
+        yield from linked_records(path, EXPECTED, CAPTIONS, files, lambda ann_id, image_id, ann: {
+            "source_id": ann_id, "image_id": image_id, "file_name": files[image_id], "caption": ann.get("caption")})
 
     def convert(self, record: dict[str, Any]) -> Sample:
         from onellm_data.codecs.image import prepare_image

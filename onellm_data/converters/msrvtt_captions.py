@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from onellm_data.converters._annotations import SAFE_NAME, find_media, id_string
 from onellm_data.converters._json_stream import iter_json
 from onellm_data.converters._layout import Need
-from onellm_data.converters._linked_items import Link, linked_items
+from onellm_data.converters._linked_items import Link, linked_records
 from onellm_data.converters._options import Option
 from onellm_data.converters._rejects import MALFORMED_FILE, MALFORMED_ROW, malformed
 from onellm_data.converters._turns import caption_prompt, prompt_turns
@@ -73,13 +73,9 @@ class MsrvttCaptionsConverter(Converter):
                 if video_id is not None:
                     splits[video_id] = str(video.get("split", ""))
             link = Link("sentences.item", f"{path.stem}-sentences", "sen_id", "sen_id", "video_id", "videos")
-            for linked in linked_items(path, EXPECTED, link, splits):
-                if isinstance(linked, dict):  # a reject
-                    yield linked
-                    continue
-                sen_id, video_id, sentence = linked
-                yield {"source_id": sen_id, "video_id": video_id, "split": splits[video_id],
-                       "caption": sentence.get("caption")}
+            yield from linked_records(path, EXPECTED, link, splits, lambda sen_id, video_id, sentence, splits=splits: {
+                "source_id": sen_id, "video_id": video_id, "split": splits[video_id],
+                "caption": sentence.get("caption")})
 
     def convert(self, record: dict[str, Any]) -> Sample:
         from onellm_data.codecs.video import prepare_video
