@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("onellm_data", "model")
-APPLICATION = {f"onellm_data.commands.{name}" for name in ("train", "eval", "chat", "demo", "_demo_eval")}
+APPLICATION = {f"onellm_data.commands.{name}" for name in ("train", "eval", "chat", "demo", "_demo_eval", "quality",
+                                                             "_demo_quality")}
 # errors, schema and prompts are the shared vocabulary; typed_config is the recipes' reader; shards.atomic is the
 # project's one atomic-file-write helper.
 MODEL_MAY_USE = ("onellm_data.loader", "onellm_data.codecs", "onellm_data.recipes", "onellm_data.typed_config",

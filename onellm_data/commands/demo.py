@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         console.print(f"[green]OK[/green]: {sum(decoded.checked.values())} media samples decode to their exact shapes")
         console.rule("4. data quality: duplicates across sources, overlap with evaluation sets")
-        from onellm_data.quality.sample_eval import demo_quality
+        from onellm_data.commands._demo_quality import demo_quality
 
         demo_quality(raw_root, corpus, out / "eval_sets", console)
         console.rule("4b. statistics")

@@ -61,6 +61,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", "-j", help="Processes hashing shards.")] = 1,
     ) -> None:
         """Training samples that overlap evaluation sets (id, media hash, near hash, caption/question text)."""
+        # model.eval_sets (torch) is imported when the command runs so that `onellm-data --help` stays fast.
+        from model.eval_sets import read_eval_set
         from onellm_data.errors import SettingError
         from onellm_data.quality import check_contamination
 
@@ -71,7 +73,7 @@ def register(app: typer.Typer) -> None:
                 raise SettingError(f"--eval {spec!r}: expected NAME=ANNOTATIONS[,MEDIA_ROOT]")
             ann, _, media = rest.partition(",")
             evals.append((name, Path(ann), Path(media) if media else Path(ann).parent))
-        summary, paths = check_contamination(corpus, evals, max_distance, workers)
+        summary, paths = check_contamination(corpus, evals, max_distance, workers, read_eval_set)
         print_contamination(summary)
         for path in paths.values():
             console.print(f"wrote {path}", markup=False)

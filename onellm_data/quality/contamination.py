@@ -7,13 +7,13 @@
 - ``caption`` / ``question``: an answer equal to a reference caption, or a question equal to an eval question,
   after normalisation (``normalise.py``; texts under four words are not compared).
 
-Eval sets are read by ``model.eval_sets`` from their official layouts, so this check sees exactly the items
+Eval sets are read by the evaluation code's reader (``model.eval_sets``, passed in by the command) from their
+official layouts, so this check sees exactly the items
 ``onellm-data eval --dataset`` scores. The training side is the corpus' hashes table (``hashes.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from onellm_data.quality.fingerprint import NEAR_SPACE, Fingerprint
+from onellm_data.errors import SettingError
+from onellm_data.quality.eval_side import EvalRef, EvalSetReader, EvalSide, file_fingerprint
+from onellm_data.quality.extra_sets import EXTRA_SETS
+from onellm_data.quality.fingerprint import NEAR_SPACE
 from onellm_data.quality.hashes import hashes_frame
 from onellm_data.quality.groups import DEFAULT_MAX_DISTANCE, near_pairs
 from onellm_data.quality.normalise import id_token, imu_window_token, text_hash
@@ -30,51 +33,18 @@ METHODS = ("id", "exact", "near", "caption", "question")
 EXAMPLES = 3
 
 
-@dataclass(frozen=True)
-class EvalRef:
-    """What one eval item is compared by."""
+def read_eval_side(name: str, annotations: Path, media_root: Path,
+                   read_eval_set: EvalSetReader | None = None) -> EvalSide:
+    """An eval set's items as comparison keys; media that cannot be read are counted in ``notes``.
 
-    eval_set: str
-    item: str
-    modality: str
-    ids: tuple[str, ...]
-    fingerprint: Fingerprint | None
-    captions: tuple[int, ...] = ()
-    questions: tuple[int, ...] = ()
-
-
-@dataclass
-class EvalSide:
-    name: str
-    modality: str
-    refs: list[EvalRef]
-    notes: list[str] = field(default_factory=list)
-
-
-def _file_fingerprint(modality: str, path: Path) -> Fingerprint | None:
-    from onellm_data.quality import fingerprint as fp
-
-    if modality == "image":
-        return fp.image_fingerprint(fp._open(Path(path).read_bytes()))
-    if modality == "video":
-        return fp.video_fingerprint(Path(path).read_bytes())
-    if modality == "audio":
-        return fp.audio_fingerprint(Path(path).read_bytes())
-    if modality == "point":
-        from onellm_data.codecs.point import load_points, normalise_points
-
-        return fp.point_fingerprint(normalise_points(load_points(path))[0])
-    return None  # imu windows and fmri volumes: compared by id
-
-
-def read_eval_side(name: str, annotations: Path, media_root: Path) -> EvalSide:
-    """An eval set's items as comparison keys; media that cannot be read are counted in ``notes``."""
-    from onellm_data.quality.extra_sets import EXTRA_SETS
-
+    The paper's eval sets are read by the evaluation code's own reader (``model.eval_sets.read_eval_set``), which
+    the caller passes in: the data layer never imports the model, and contamination sees exactly the items
+    ``eval`` scores."""
     if name in EXTRA_SETS:
         return EXTRA_SETS[name](Path(annotations), Path(media_root))
-    from model.eval_sets import read_eval_set
-
+    if read_eval_set is None:
+        raise SettingError(f"eval set {name!r} is read by the evaluation code's reader: pass read_eval_set "
+                           f"(the contamination command does), or use one of {sorted(EXTRA_SETS)}")
     es = read_eval_set(name, Path(annotations), Path(media_root))
     refs, unreadable = [], 0
     for item in es.items:
@@ -87,7 +57,7 @@ def read_eval_side(name: str, annotations: Path, media_root: Path) -> EvalSide:
         for extra in ("video", "file"):
             ids.add(id_token(info.get(extra), name))
         try:
-            fingerprint = _file_fingerprint(es.modality, item.media.path) if item.media is not None else None
+            fingerprint = file_fingerprint(es.modality, item.media.path) if item.media is not None else None
         except Exception:  # noqa: BLE001 - an unreadable eval file is counted, the other checks still run
             fingerprint, unreadable = None, unreadable + 1
         captions = tuple(h for h in (text_hash(c) for c in (es.references or {}).get(item.item_id, [])) if h)

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from onellm_data.errors import OnellmDataError
+from onellm_data.quality.eval_side import EvalRef, EvalSide, file_fingerprint
 from onellm_data.quality.normalise import id_token, text_hash
 
 AUDIO_EXTS = ("wav", "flac", "mp3", "ogg")
@@ -22,7 +23,6 @@ AUDIO_EXTS = ("wav", "flac", "mp3", "ogg")
 
 def _side(name: str, modality: str, items: list[tuple[str, list[str], list[str], Path | None]]):
     """EvalSide from (item id, id values, captions, media path or None)."""
-    from onellm_data.quality.contamination import EvalRef, EvalSide, _file_fingerprint
 
     refs, unreadable, absent = [], 0, 0
     for item, ids, captions, media in items:
@@ -31,7 +31,7 @@ def _side(name: str, modality: str, items: list[tuple[str, list[str], list[str],
             absent += 1
         else:
             try:
-                fingerprint = _file_fingerprint(modality, media)
+                fingerprint = file_fingerprint(modality, media)
             except Exception:  # noqa: BLE001 - counted; ids and captions are still compared
                 unreadable += 1
         tokens = tuple(sorted({t for t in (id_token(v, name) for v in ids) if t}))

@@ -103,19 +103,3 @@ def write_sample_eval_sets(raw: Path, out: Path) -> dict[str, tuple[Path, Path]]
     """name → (annotations, media root) for the demo's contamination check."""
     raw, out = Path(raw), Path(out)
     return {"coco": write_coco(raw, out), "clotho": write_clotho(raw, out), "pointllm": write_pointllm(raw, out)}
-
-
-def demo_quality(raw: Path, corpus: Path, out: Path, console) -> dict:
-    """The demo's quality step: dedup across sources, then contamination against the sample eval sets; prints
-    both summaries and returns the contamination summary."""
-    from onellm_data.commands.quality import print_contamination
-    from onellm_data.quality import check_contamination, dedup_corpus
-
-    result, (_, exclude) = dedup_corpus(corpus)
-    console.print(f"dedup: {result.groups} duplicate groups ({result.exact_groups} exact), "
-                  f"{len(result.excluded)} samples excluded → {exclude}", markup=False)
-    sets = write_sample_eval_sets(raw, out)
-    summary, paths = check_contamination(corpus, [(name, ann, media) for name, (ann, media) in sets.items()])
-    print_contamination(summary, console)
-    console.print(f"report: {paths['contamination.md']}", markup=False)
-    return summary

@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model.eval_sets import read_eval_set
+from onellm_data.errors import SettingError
 from onellm_data.quality import check_contamination
+from onellm_data.quality.contamination import read_eval_side
 from tests.quality.corpus import _audio, build_planted_corpus, cloud, jpeg, photo, tone
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
@@ -70,7 +73,7 @@ def test_planted_overlap_found_and_unique_items_clean(corpus, tmp_path):
     evals = [("coco", _coco_eval(tmp_path / "coco"), tmp_path / "coco" / "images"),
              ("clotho", _clotho_eval(tmp_path / "clotho"), tmp_path / "clotho"),
              ("pointllm", _pointllm_eval(tmp_path / "pointllm"), tmp_path / "pointllm")]
-    summary, paths = check_contamination(corpus, evals)
+    summary, paths = check_contamination(corpus, evals, read_eval_set=read_eval_set)
     import pandas as pd
 
     m = pd.read_parquet(paths["contamination_matches.parquet"])
@@ -159,7 +162,7 @@ def test_real_coco_overlap(tmp_path):
             for i, e in enumerate(eval_images)]
     ann = tmp_path / "eval" / "captions.json"
     ann.write_text(json.dumps({"images": eval_images, "annotations": anns}))
-    summary, _ = check_contamination(corpus, [("coco", ann, media)])
+    summary, _ = check_contamination(corpus, [("coco", ann, media)], read_eval_set=read_eval_set)
     assert summary["exclude"] == sorted([f"coco_captions-cap{same['id']}", f"coco_captions-cap{resized['id']}"])
     pair = summary["pairs"][0]
     assert pair["by_method"]["exact"] == 1 and pair["by_method"]["near"] == 2 and pair["by_method"]["id"] == 0
@@ -219,3 +222,9 @@ def test_msrvtt_test_split_by_video_id(tmp_path):
                                "sentences": [{"video_id": "video7010", "caption": "a man rides a red bike fast"}]}))
     side = read_msrvtt(ann, tmp_path)
     assert [r.item for r in side.refs] == ["video7010"] and side.refs[0].ids == (":video7010",)
+
+
+def test_a_paper_eval_set_needs_the_evaluation_reader(tmp_path):
+    """The data layer reads no eval set of the paper by itself: without the evaluation code's reader it says so."""
+    with pytest.raises(SettingError, match="read_eval_set"):
+        read_eval_side("coco", tmp_path / "captions.json", tmp_path)

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from onellm_data.commands.corpus import convert_sources
 from onellm_data.pipeline import ShardSettings
-from onellm_data.quality.sample_eval import demo_quality
+from onellm_data.commands._demo_quality import demo_quality
 from onellm_data.samples import generate_sample_raw
 
 
