@@ -140,12 +140,17 @@ class QueueDrain:
         self._thread = threading.Thread(target=self._run, name="progress-drain", daemon=True)
 
     def _run(self) -> None:
+        # get_nowait + sleep, not get(timeout): Ray's queue actor cancels a timed-out get with asyncio.wait_for,
+        # which can drop an item that arrives just then. Final counts never travel here (``Reporter.close``
+        # returns them with the result), so a delta still in flight at stop only delays the display.
         while True:
+            stopping = self._stop.is_set()  # read before the poll: a delta put before stop is still drained
             try:
-                delta = self.queue.get(timeout=0.2)  # type: ignore[attr-defined]
+                delta = self.queue.get_nowait()  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001 - queue.Empty (stdlib) or ray.util.queue.Empty: nothing yet
-                if self._stop.is_set():
+                if stopping:
                     return
+                time.sleep(0.1)
                 continue
             self.progress.advance(*delta)
 
@@ -179,8 +184,11 @@ class Reporter:
             self.sent = (records, samples, rejects)
         self._last = now
 
-    def close(self, records: int, samples: int, rejects: int) -> None:
-        self.update(records, samples, rejects, force=True)
+    def close(self, records: int, samples: int, rejects: int) -> tuple[int, int, int]:
+        """The counts not yet sent, marked sent: the caller returns them with its result (no sink to flush)."""
+        delta = (records - self.sent[0], samples - self.sent[1], rejects - self.sent[2])
+        self.sent = (records, samples, rejects)
+        return delta
 
 
 _WORKER_SINK: object | None = None  # where this process's units of work report (set per executor)

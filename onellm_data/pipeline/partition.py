@@ -63,6 +63,9 @@ class PartitionResult:
     samples: int
     rejects: dict[str, int]
     shards: list[dict[str, Any]]
+    # (records, samples, rejects) the worker did not send to the progress display: the executor adds them when the
+    # result arrives, so the final counts never depend on a queue flushing in time. Not part of the marker.
+    unreported: tuple[int, int, int] = field(default=(0, 0, 0), compare=False)
 
 
 def marker_path(corpus: Path, source: str, partition: int) -> Path:
@@ -258,24 +261,24 @@ def convert_partition(task: PartitionTask) -> PartitionResult:
         "source": source,
         "partition": task.partition,
         "first_record": task.first_record,
-        **asdict(result),
+        **{k: v for k, v in asdict(result).items() if k != "unreported"},
     }
     # The marker is the commit point: written last, atomically.
     write_bytes_atomic(marker_path(corpus, source, task.partition), json.dumps(marker, sort_keys=True, indent=1).encode())
-    report.close(len(task.records), len(rows), len(rejects))
+    result.unreported = report.close(len(task.records), len(rows), len(rejects))
     return result
 
 
 def _first_valid_items(stored: Sample, keys: set[str], reject: Any) -> Sample | None:
     """A stored sample with several conversations, less the invalid ones (each rejected alone with its reason);
     the first valid one leads. None when none is valid."""
+    valid: list[Sample] = []
+    seen = set(keys)
     for entry in stored.more_conversations:
         if "_reject" in entry:  # an item whose conversion failed (``convert_group``)
             reject(entry["source_id"], entry["_reject"], entry.get("_detail", ""))
     stored = Sample(stored.key, stored.source, stored.modality, stored.conversations, stored.source_id,
                     stored.media, stored.meta, [e for e in stored.more_conversations if "_reject" not in e])
-    valid: list[Sample] = []
-    seen = set(keys)
     for item in stored.items():
         reason = validate(item)  # meta types are checked on the lead sample, which shares the meta
         if reason is None and item.key in seen:

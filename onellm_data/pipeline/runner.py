@@ -203,6 +203,8 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
             progress.set_total(summary.records)
 
     for result in executor.map(convert_partition, tasks(), progress):
+        if progress is not None:
+            progress.advance(*result.unreported)
         summary.partitions_done += 1
         summary.add(result)
     if merge_index:
