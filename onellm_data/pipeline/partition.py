@@ -25,7 +25,7 @@ from onellm_data.index_tokens import resolve_tokenizer, with_tokenizer
 from onellm_data.progress import Reporter, worker_sink
 from onellm_data.schema import Sample, validate
 from onellm_data.shards.atomic import TMP_PREFIX, write_bytes_atomic
-from onellm_data.shards.tarwriter import BLOCK, TarShardWriter
+from onellm_data.shards.tarwriter import BLOCK, TarShardWriter, member_span
 
 FORMAT_VERSION = 1
 
@@ -133,9 +133,7 @@ class _Stream:
         return shard_relpath(self.modality, self.source, self.partition, self.number)
 
     def add(self, key: str, members: dict[str, bytes]) -> tuple[str, int]:
-        size = 0
-        for blob in members.values():
-            size += BLOCK + len(blob) + (-len(blob) % BLOCK)
+        size = sum(member_span(len(blob)) for blob in members.values())
         w = self.writer
         if w is not None and (w.count >= self.settings.max_count or w.size + size > self.settings.max_bytes):
             self.close()
