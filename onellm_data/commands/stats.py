@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,9 +23,12 @@ def register(app: typer.Typer) -> None:
         mix_batches: Annotated[int, typer.Option(help="Global batches simulated for the realised mix.")] = 1000,
     ) -> None:
         """Write stats.json, stats.md and report.html (figures from the index; tars only with --deep)."""
+        from onellm_data.progress import Progress
         from onellm_data.stats import compute_stats, write_reports
 
-        figures = compute_stats(corpus, recipe, deep=deep, mix_batches=mix_batches)
+        with (Progress("stats --deep", unit="shards", words=("samples", "problems")) if deep
+              else contextlib.nullcontext()) as progress:
+            figures = compute_stats(corpus, recipe, deep=deep, mix_batches=mix_batches, progress=progress)
         paths = write_reports(figures, out or corpus / "stats")
         t = figures["totals"]
         console.print(f"{t['items']} samples in {t['shards']} shards, {t['sources']} sources, "

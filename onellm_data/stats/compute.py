@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from onellm_data.index import index_dir
+from onellm_data.progress import Progress
 from onellm_data.errors import CorpusError
 from onellm_data.stats.quality import quality_section
 from onellm_data.stats.summary import _num, pair_counts, share_true, summarize, value_counts
@@ -170,7 +171,7 @@ def _rejects(corpus: Path, items_by_source: dict[str, int]) -> dict[str, Any]:
 
 
 def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bool = False,
-                  mix_batches: int = 1000) -> dict[str, Any]:
+                  mix_batches: int = 1000, progress: Progress | None = None) -> dict[str, Any]:
     """All figures of stats.json for ``corpus`` (see ``onellm_data.stats.json_schema`` for the layout)."""
     corpus = Path(corpus)
     notes: list[str] = []
@@ -261,5 +262,5 @@ def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bo
         stats["mix"] = recipe_mix(corpus, Path(recipe), mix_batches, notes)
     if deep:
         from onellm_data.stats.deep import deep_check
-        stats["deep"] = deep_check(corpus)
+        stats["deep"] = deep_check(corpus, progress)
     return stats

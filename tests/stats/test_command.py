@@ -38,3 +38,22 @@ def test_stats_command_writes_reports(tmp_path: Path) -> None:
 def test_stats_command_on_a_non_corpus(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["stats", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_deep_check_reports_progress_per_shard(tmp_path: Path) -> None:
+    """``stats --deep`` moves its progress once per shard read: shards, samples, problems."""
+    import io
+
+    from onellm_data.progress import Progress
+    from onellm_data.stats.deep import deep_check
+
+    corpus, _, _ = build_stats_corpus(tmp_path, with_synthetic=False)
+    next(corpus.glob("image/jsonl/*.tar")).unlink()
+    stream = io.StringIO()
+    with Progress("stats --deep", unit="shards", words=("samples", "problems"), plain=True, stream=stream,
+                  interval=0.05) as progress:
+        result = deep_check(corpus, progress)
+    assert progress.total == progress.counts.records >= 2  # every shard counted, the missing one too
+    assert progress.counts.samples == 15
+    assert progress.counts.rejects == result["problem_count"] >= 1
+    assert "stats --deep:" in stream.getvalue()
