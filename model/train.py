@@ -127,7 +127,7 @@ def build_model(recipe: Recipe, corpus: Path, seed: int = 0, log: Callable[[str]
         for modality in new:
             model.init_modality_from(source, modality)
         if new:
-            log(f"new modalities start from {source}'s projections, router, tokens and tags: {', '.join(new)}")
+            log(f"new modalities start from {source}'s projections, tokens and tags (routers fresh): {', '.join(new)}")
     if recipe.init_experts_from_one:
         model.init_experts_from_first()
         log("UPM experts start as copies of one image projection (the paper's initialisation)")
