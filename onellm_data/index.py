@@ -233,7 +233,10 @@ def read_tables(corpus: Path, wanted: dict[str, list[str] | None]) -> dict[str, 
                 if not path.exists():
                     raise CorpusError(f"no index table at {path}: is {corpus} a corpus (run convert/build, or "
                                       "verify --rebuild-index)?")
-                handles[table] = open(path, "rb")  # noqa: SIM115 - closed below, after the lock is released
+                # Arrow's own file (not a Python file object): the inode stays readable after a later publish
+                # renames over it, and no arrow thread needs the GIL to drop it (a Python file handed to
+                # pq.read_table could be released by an arrow worker during interpreter shutdown: an abort).
+                handles[table] = pa.memory_map(str(path), "r")
         except BaseException:
             for fh in handles.values():
                 fh.close()
