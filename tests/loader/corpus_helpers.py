@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -62,3 +63,8 @@ def write_recipe(path: Path, mix: list[dict], *, corpus: Path | None = None, sam
               "data": data, "optim": {"lr": 1e-3}, "schedule": {"max_steps": 10}}
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
+
+
+def take(loader, n: int) -> list[dict]:
+    """The first ``n`` batches of a fresh iteration (a loader resumes from its state on each ``iter``)."""
+    return list(itertools.islice(loader, n))

@@ -18,7 +18,7 @@ from onellm_data.errors import CorpusError
 from onellm_data.loader.dataset import make_loader
 from onellm_data.loader.template import IGNORE_INDEX
 from onellm_data.recipes import load_recipe
-from tests.loader.corpus_helpers import build_corpus, fake_decode, write_recipe
+from tests.loader.corpus_helpers import build_corpus, fake_decode, take, write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {"alpha": (23, "image", False), "beta": (11, "image", True), "chat": (17, "text", False)}
@@ -39,15 +39,6 @@ def _recipe(tmp_path: Path, corpus: Path, **kw):
     return load_recipe(write_recipe(tmp_path / "r.yaml", mix, corpus=corpus, **kw))
 
 
-def _take(loader, n: int) -> list[dict]:
-    out = []
-    for batch in loader:
-        out.append(batch)
-        if len(out) == n:
-            break
-    return out
-
-
 def _same(a: list[dict], b: list[dict]) -> bool:
     def eq(x, y):
         if isinstance(x, torch.Tensor):
@@ -59,7 +50,7 @@ def _same(a: list[dict], b: list[dict]) -> bool:
 
 def test_batches_are_single_modality_and_padded(tmp_path: Path, corpus: Path, tok: Tokenizer) -> None:
     recipe = _recipe(tmp_path, corpus)
-    batches = _take(make_loader(recipe, None, tok, decoder=fake_decode), 30)
+    batches = take(make_loader(recipe, None, tok, decoder=fake_decode), 30)
     assert {b["modality"] for b in batches} == {"image", "text"}
     for b in batches:
         modality = b["modality"]
@@ -87,7 +78,7 @@ def test_labels_decode_to_the_answers_in_the_recipe_format(tmp_path: Path, corpu
             rec = json.loads(line)
             answers[f"{name}-{rec['id']}"] = rec["conversations"][1]["value"]
     seen = set()
-    for b in _take(make_loader(recipe, None, tok, decoder=fake_decode), 16):
+    for b in take(make_loader(recipe, None, tok, decoder=fake_decode), 16):
         for key, source, ids, labels in zip(b["keys"], b["sources"], b["input_ids"], b["labels"]):
             seen.add(source)
             target = tok.decode([int(t) for t in labels if t != IGNORE_INDEX])
@@ -104,7 +95,7 @@ def test_weighted_mix_converges_to_weights(tmp_path: Path, corpus: Path, tok: To
     mix = [{"source": "alpha", "weight": 1.0}, {"source": "beta", "weight": 2.0}, {"source": "chat", "weight": 3.0}]
     recipe = _recipe(tmp_path, corpus, mix=mix, batch_size={"default": 2, "text": 4})
     counts: Counter = Counter()
-    for b in _take(make_loader(recipe, None, tok, decoder=fake_decode), 600):
+    for b in take(make_loader(recipe, None, tok, decoder=fake_decode), 600):
         counts.update(b["sources"])
     total = sum(counts.values())
     for source, want in (("alpha", 1 / 6), ("beta", 2 / 6), ("chat", 3 / 6)):
@@ -141,13 +132,13 @@ def test_second_epoch_reshuffles_and_covers_again(tmp_path: Path, corpus: Path, 
 def test_resume_gives_identical_next_batches(tmp_path: Path, corpus: Path, tok: Tokenizer, workers: int) -> None:
     recipe = _recipe(tmp_path, corpus)
     run = make_loader(recipe, None, tok, num_workers=workers, decoder=fake_decode)
-    head = _take(run, 7)
+    head = take(run, 7)
     state = json.loads(json.dumps(run.state_dict()))  # survives serialisation
-    tail = _take(run, 9)  # a fresh iteration continues from the state
+    tail = take(run, 9)  # a fresh iteration continues from the state
     resumed = make_loader(recipe, None, tok, num_workers=workers, decoder=fake_decode)
     resumed.load_state_dict(state)
-    assert _same(_take(resumed, 9), tail)
-    straight = _take(make_loader(recipe, None, tok, num_workers=workers, decoder=fake_decode), 16)
+    assert _same(take(resumed, 9), tail)
+    straight = take(make_loader(recipe, None, tok, num_workers=workers, decoder=fake_decode), 16)
     assert _same(straight, head + tail)
     assert len(json.dumps(state)) < 1024
 
@@ -233,4 +224,4 @@ def test_failure_budget_stops_the_run(tmp_path: Path, tok: Tokenizer) -> None:
         shard.write_bytes(b"\0" * shard.stat().st_size)  # every sample unreadable
     recipe = _recipe(tmp_path, corpus, mix=[{"source": "chat"}], extra_data={"max_failures": 4})
     with pytest.raises(CorpusError, match="4 consecutive unreadable samples"):
-        _take(make_loader(recipe, None, tok), 10)
+        take(make_loader(recipe, None, tok), 10)

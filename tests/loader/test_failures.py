@@ -11,7 +11,7 @@ from onellm_data.errors import CorpusError
 from onellm_data.loader.dataset import make_loader
 from onellm_data.loader.failures import FailureBudget
 from onellm_data.recipes import load_recipe
-from tests.loader.corpus_helpers import build_corpus, fake_decode, write_recipe
+from tests.loader.corpus_helpers import build_corpus, fake_decode, take, write_recipe
 
 
 def _loader(tmp_path: Path, corpus: Path):
@@ -20,28 +20,19 @@ def _loader(tmp_path: Path, corpus: Path):
     return make_loader(recipe, corpus, Tokenizer(DEMO_TOKENIZER), decoder=fake_decode)
 
 
-def _take(loader, n: int) -> list[dict]:
-    out = []
-    for batch in loader:
-        out.append(batch)
-        if len(out) == n:
-            break
-    return out
-
-
 def test_a_source_whose_shards_are_gone_is_named(tmp_path: Path) -> None:
     corpus = build_corpus(tmp_path, {"alpha": (20, "image", False), "beta": (20, "image", False)})
     for shard in (corpus / "image/beta").glob("*.tar"):
         shard.unlink()
     # The other source keeps delivering, so the consecutive-failure budget alone never fires.
     with pytest.raises(CorpusError, match=r"source 'beta': only 0 of 16 drawn samples readable"):
-        _take(_loader(tmp_path, corpus), 200)
+        take(_loader(tmp_path, corpus), 200)
 
 
 def test_a_source_missing_a_minority_of_its_samples_keeps_training(tmp_path: Path) -> None:
     corpus = build_corpus(tmp_path, {"alpha": (20, "image", False), "beta": (20, "image", False)})
     sorted((corpus / "image/beta").glob("*.tar"))[0].unlink()  # 5 of beta's 20 samples
-    batches = _take(_loader(tmp_path, corpus), 60)
+    batches = take(_loader(tmp_path, corpus), 60)
     sources = {s for b in batches for s in b["sources"]}
     assert len(batches) == 60 and sources == {"alpha", "beta"}
 

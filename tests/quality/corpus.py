@@ -144,3 +144,26 @@ def build_planted_corpus(tmp: Path, tokenizer: str | None = None) -> Path:
     for name, raw in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         run_conversion(JsonlConverter(raw, source=name), corpus, ShardSettings(max_count=4, tokenizer=tokenizer))
     return corpus
+
+
+TOKENIZER = Path(__file__).resolve().parents[2] / "model" / "assets" / "demo_tokenizer.model"
+MEDIA_MIX = "    - modality: image\n    - modality: audio\n"
+
+
+def quality_recipe(path: Path, corpus: Path, data_block: str, mix: str = MEDIA_MIX) -> Path:
+    """A tiny chat recipe over ``corpus`` whose ``data:`` section carries ``data_block`` (exclude or filters
+    lines, indented two spaces) before its mix."""
+    path.write_text(f"""name: quality
+format: chat
+model: {{preset: tiny}}
+trainable: [llm]
+tokenizer: {TOKENIZER}
+data:
+  corpus: {corpus}
+  seq_len: 64
+  batch_size: {{default: 2}}
+{data_block}  mix:
+{mix}optim: {{lr: 1.0e-3}}
+schedule: {{max_steps: 2}}
+""")
+    return path

@@ -13,30 +13,10 @@ from onellm_data.loader.dataset import MixedDataset
 from onellm_data.loader.realised_mix import realised_mix
 from onellm_data.quality import dedup_corpus
 from onellm_data.recipes import load_recipe
-from tests.quality.corpus import build_planted_corpus
-
-TOKENIZER = Path(__file__).resolve().parents[2] / "model" / "assets" / "demo_tokenizer.model"
-
+from tests.quality.corpus import TOKENIZER, build_planted_corpus, quality_recipe
 
 def _recipe(path: Path, corpus: Path, exclude: list[Path]) -> Path:
-    lines = "".join(f"    - {p}\n" for p in exclude)
-    path.write_text(f"""name: excl
-format: chat
-model: {{preset: tiny}}
-trainable: [llm]
-tokenizer: {TOKENIZER}
-data:
-  corpus: {corpus}
-  seq_len: 64
-  batch_size: {{default: 2}}
-  exclude:
-{lines}  mix:
-    - modality: image
-    - modality: audio
-optim: {{lr: 1.0e-3}}
-schedule: {{max_steps: 2}}
-""")
-    return path
+    return quality_recipe(path, corpus, "  exclude:\n" + "".join(f"    - {p}\n" for p in exclude))
 
 
 @pytest.fixture(scope="module")

@@ -16,29 +16,11 @@ from onellm_data.loader.dataset import MixedDataset
 from onellm_data.loader.realised_mix import realised_mix
 from onellm_data.quality.exclude import kept_out_report
 from onellm_data.recipes import load_recipe
-from tests.quality.corpus import build_planted_corpus
+from tests.quality.corpus import MEDIA_MIX, TOKENIZER, build_planted_corpus, quality_recipe
 from tests.stats.corpus import build_stats_corpus
 
-TOKENIZER = Path(__file__).resolve().parents[2] / "model" / "assets" / "demo_tokenizer.model"
-
-
-def _recipe(path: Path, corpus: Path, filters: str, mix: str = "    - modality: image\n    - modality: audio\n"
-            ) -> Path:
-    path.write_text(f"""name: filt
-format: chat
-model: {{preset: tiny}}
-trainable: [llm]
-tokenizer: {TOKENIZER}
-data:
-  corpus: {corpus}
-  seq_len: 64
-  batch_size: {{default: 2}}
-  filters:
-{filters}  mix:
-{mix}optim: {{lr: 1.0e-3}}
-schedule: {{max_steps: 2}}
-""")
-    return path
+def _recipe(path: Path, corpus: Path, filters: str, mix: str = MEDIA_MIX) -> Path:
+    return quality_recipe(path, corpus, "  filters:\n" + filters, mix)
 
 
 @pytest.fixture(scope="module")
