@@ -13,7 +13,7 @@ pc_norm in numpy (conversion: open3d's farthest-point down-sampling); depth the 
 (both sides); IMU ``np.load`` (conversion: ``np.interp`` of each channel onto the window's 200 Hz grid +
 ``np.save``); fMRI ``np.load`` + mean (conversion: ``np.load`` of MindEye's per-trial file + ``np.save``).
 
-    python benchmarks/bench_codec_sides.py [--repeats 5] [--only image,video,audio]
+    python benchmarks/bench_codec_sides.py [--repeats 9] [--only image,video,audio]
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def cases(tmp: Path) -> list[tuple[str, Callable, Callable, str, Callable, Calla
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=9)
     p.add_argument("--only", default="", help="comma-separated modalities (default: all)")
     a = p.parse_args()
     only = set(filter(None, a.only.split(",")))

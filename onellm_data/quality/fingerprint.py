@@ -79,6 +79,7 @@ def video_fingerprint(data: bytes) -> Fingerprint:
     reader = open_video(data)
     n = len(reader)
     frame = _frames(reader, [n // 2])[0]
+    del reader  # decord decodes ahead on its own thread while the reader lives
     img = Image.fromarray(frame)
     return Fingerprint(_sha(f"{n}{frame.shape}", frame.tobytes()), image_fingerprint(img).near)
 

@@ -101,6 +101,30 @@ def test_decode_is_the_same_in_train_and_eval(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- scale and crops
 
 
+def test_no_decord_reader_is_alive_during_the_tensor_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """decord decodes ahead on its own thread while a reader lives: the scale/crop/normalise work must run after
+    the reader is gone, in conversion and in loading, or that thread's CPU time is spent on frames nobody uses."""
+    import gc
+
+    from onellm_data.codecs import video
+
+    data = grey_video(tmp_path / "g.mp4", frame_levels(40), fps=10).read_bytes()
+    real = video._load_tensor
+    alive: list[int] = []
+
+    def watching(raw: torch.Tensor):
+        gc.collect()
+        alive.append(sum(isinstance(o, decord.VideoReader) for o in gc.get_objects()))
+        return real(raw)
+
+    monkeypatch.setattr(video, "_load_tensor", watching)
+    gc.collect()
+    assert not any(isinstance(o, decord.VideoReader) for o in gc.get_objects())
+    video.prepare_video(data, ext="mp4")
+    video.decode_video(data)
+    assert alive == [0, 0]
+
+
 def test_short_side_scale_sizes_follow_pytorchvideo() -> None:
     for h, w, expected in [(240, 320, (224, 298)), (336, 596, (224, 397)), (320, 240, (298, 224)),
                            (224, 224, (224, 224)), (100, 99, (226, 224))]:
