@@ -105,23 +105,29 @@ def test_no_decord_reader_is_alive_during_the_tensor_work(tmp_path: Path, monkey
     """decord decodes ahead on its own thread while a reader lives: the scale/crop/normalise work must run after
     the reader is gone, in conversion and in loading, or that thread's CPU time is spent on frames nobody uses."""
     import gc
+    import weakref
 
     from onellm_data.codecs import video
 
     data = grey_video(tmp_path / "g.mp4", frame_levels(40), fps=10).read_bytes()
-    real = video._load_tensor
+    opened, open_real, tensor_real = [], video.open_video, video._load_tensor
     alive: list[int] = []
+
+    def opening(blob: bytes):
+        reader = open_real(blob)
+        opened.append(weakref.ref(reader))
+        return reader
 
     def watching(raw: torch.Tensor):
         gc.collect()
-        alive.append(sum(isinstance(o, decord.VideoReader) for o in gc.get_objects()))
-        return real(raw)
+        alive.append(sum(ref() is not None for ref in opened))
+        return tensor_real(raw)
 
+    monkeypatch.setattr(video, "open_video", opening)
     monkeypatch.setattr(video, "_load_tensor", watching)
-    gc.collect()
-    assert not any(isinstance(o, decord.VideoReader) for o in gc.get_objects())
     video.prepare_video(data, ext="mp4")
     video.decode_video(data)
+    assert len(opened) == 2
     assert alive == [0, 0]
 
 
