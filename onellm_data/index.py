@@ -222,8 +222,11 @@ def _publish_lock(corpus: Path, exclusive: bool, name: str = PUBLISH_LOCK) -> It
         os.close(fd)  # releases the lock
 
 
-def read_tables(corpus: Path, wanted: dict[str, list[str] | None]) -> dict[str, pa.Table]:
-    """Read several merged tables from one published version of the index (``wanted``: table → columns)."""
+def read_tables(corpus: Path, wanted: dict[str, list[str] | None], dictionary: tuple[str, ...] = (),
+                present_only: bool = False) -> dict[str, pa.Table]:
+    """Read several merged tables from one published version of the index (``wanted``: table → columns).
+    ``dictionary``: string columns to read dictionary-encoded; ``present_only``: skip wanted columns a table lacks
+    (a corpus written by an older version) instead of failing."""
     corpus = Path(corpus)
     handles = {}
     with _publish_lock(corpus, exclusive=False):
@@ -242,10 +245,19 @@ def read_tables(corpus: Path, wanted: dict[str, list[str] | None]) -> dict[str, 
                 fh.close()
             raise
     try:
-        return {table: pq.read_table(fh, columns=wanted[table]) for table, fh in handles.items()}
+        return {table: _read_open(fh, wanted[table], dictionary, present_only) for table, fh in handles.items()}
     finally:
         for fh in handles.values():
             fh.close()
+
+
+def _read_open(fh: pa.NativeFile, columns: list[str] | None, dictionary: tuple[str, ...],
+               present_only: bool) -> pa.Table:
+    if present_only and columns is not None:
+        present = set(pq.read_schema(fh).names)
+        columns = [c for c in columns if c in present]
+    names = columns if columns is not None else pq.read_schema(fh).names
+    return pq.read_table(fh, columns=columns, read_dictionary=[c for c in dictionary if c in names] or None)
 
 
 def read_table(corpus: Path, table: str, columns: list[str] | None = None) -> pa.Table:

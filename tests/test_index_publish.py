@@ -51,3 +51,43 @@ def test_readers_see_old_or_new_index_never_a_mix(jsonl_raw, tmp_path):
     finally:
         writer.wait()
     assert writer.returncode == 0 and reads > 1
+
+
+def test_stats_reads_one_published_version(jsonl_raw, tmp_path):
+    """``stats`` reads samples, shards and rejects together: its totals never mix two merges."""
+    from onellm_data.stats import compute_stats
+
+    raw, _ = jsonl_raw
+    corpus = tmp_path / "c"
+    run_conversion(make_converter("jsonl", raw, source="demo"), corpus,
+                   ShardSettings(max_count=4, partition_size=5))
+    full = compute_stats(corpus)["totals"]
+    assert full["rejects"] > 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", REPUBLISH, str(corpus), "15"], env=env)
+    reads = 0
+    try:
+        while writer.poll() is None or reads == 0:
+            totals = compute_stats(corpus)["totals"]
+            assert (totals["rejects"] > 0) == (totals["shards"] == full["shards"]), "tables from different merges"
+            assert (totals["items"] == full["items"]) == (totals["shards"] == full["shards"])
+            reads += 1
+    finally:
+        writer.wait()
+    assert writer.returncode == 0 and reads > 1
+
+
+def test_read_tables_can_leave_out_columns_an_older_corpus_lacks(jsonl_raw, tmp_path):
+    import pyarrow as pa
+    import pytest
+
+    from onellm_data.errors import CorpusError
+
+    raw, _ = jsonl_raw
+    corpus = tmp_path / "c"
+    run_conversion(make_converter("jsonl", raw, source="demo"), corpus, ShardSettings(max_count=4))
+    wanted = {"samples": ["source", "no_such_column"]}
+    got = read_tables(corpus, wanted, dictionary=("source",), present_only=True)["samples"]
+    assert got.column_names == ["source"] and pa.types.is_dictionary(got.column("source").type)
+    with pytest.raises((pa.ArrowInvalid, KeyError, CorpusError)):
+        read_tables(corpus, wanted)

@@ -13,11 +13,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from onellm_data.index import index_dir
+from onellm_data.index import read_tables
 from onellm_data.progress import Progress
-from onellm_data.errors import CorpusError
 from onellm_data.stats.quality import quality_section
 from onellm_data.stats.summary import _num, pair_counts, share_true, summarize, value_counts
 
@@ -43,13 +41,12 @@ SAMPLE_COLUMNS = ["source", "modality", "bytes", *TEXT_FIELDS, "width", "height"
                   "window_end", "fmri_reps", "fmri_voxels", "map_resized"]
 
 
-def _read(corpus: Path, table: str, columns: list[str], dictionary: list[str]) -> pa.Table:
-    path = index_dir(corpus) / f"{table}.parquet"
-    if not path.exists():
-        raise CorpusError(f"no index table at {path}: is {corpus} a corpus (run convert/build first)?")
-    present = set(pq.read_schema(path).names)
-    wanted = [c for c in columns if c in present]
-    return pq.read_table(path, columns=wanted, read_dictionary=[c for c in dictionary if c in wanted])
+def _read(corpus: Path) -> dict[str, pa.Table]:
+    """The three index tables, from one published version of the index (columns an older corpus lacks are left
+    out, and handled as absent)."""
+    return read_tables(corpus, {"samples": SAMPLE_COLUMNS, "shards": ["source", "modality", "bytes"],
+                                "rejects": ["source", "source_id", "reason"]},
+                       dictionary=("source", "modality"), present_only=True)
 
 
 def _codes(table: pa.Table, name: str) -> tuple[np.ndarray, list[str]]:
@@ -141,8 +138,7 @@ def _conversations(samples: pa.Table, mod_codes: np.ndarray, modalities: list[st
 REJECT_EXAMPLES = 3
 
 
-def _rejects(corpus: Path, items_by_source: dict[str, int]) -> dict[str, Any]:
-    table = _read(corpus, "rejects", ["source", "source_id", "reason"], [])
+def _rejects(table: pa.Table, items_by_source: dict[str, int]) -> dict[str, Any]:
     df = table.to_pandas()
     if "source_id" not in df:
         df["source_id"] = None
@@ -175,8 +171,8 @@ def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bo
     """All figures of stats.json for ``corpus`` (see ``onellm_data.stats.json_schema`` for the layout)."""
     corpus = Path(corpus)
     notes: list[str] = []
-    samples = _read(corpus, "samples", SAMPLE_COLUMNS, ["source", "modality"])
-    shards = _read(corpus, "shards", ["source", "modality", "bytes"], [])
+    tables = _read(corpus)
+    samples, shards = tables["samples"], tables["shards"]
     mod_codes, mod_labels = _codes(samples, "modality")
     src_codes, src_labels = _codes(samples, "source")
     # A (modality, source) with shards but no sample rows means a broken index; list it rather than crash.
@@ -229,7 +225,7 @@ def compute_stats(corpus: Path | str, recipe: Path | str | None = None, deep: bo
 
     conversations = _conversations(samples, mod_codes, modalities, notes)
     media = _media(samples, mod_codes, modalities)
-    rejects = _rejects(corpus, items_by_source)
+    rejects = _rejects(tables["rejects"], items_by_source)
     with_expectation = [r for r in source_rows if r["expected_items"] is not None]
     stats: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from onellm_data.index import read_table
+from onellm_data.index import read_tables
 from onellm_data.progress import Progress
 
 MAX_LISTED = 20
@@ -27,11 +27,12 @@ def _tar_members(path: Path) -> dict[str, dict[str, int]]:
 def deep_check(corpus: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Shards/samples checked, byte totals found in the tars, and the first problems found; ``progress`` (shards,
     samples, problems) moves as each shard is read."""
-    samples = read_table(corpus, "samples", columns=["key", "shard", "members", "member_bytes"])
+    tables = read_tables(corpus, {"samples": ["key", "shard", "members", "member_bytes"], "shards": ["shard"]})
+    samples = tables["samples"]
     by_shard: dict[str, list[tuple[str, dict[str, int]]]] = defaultdict(list)
     for key, shard, names, sizes in zip(*(samples.column(c).to_pylist() for c in samples.column_names)):
         by_shard[shard].append((key, dict(zip(names, sizes))))
-    shards = read_table(corpus, "shards", columns=["shard"]).column("shard").to_pylist()
+    shards = tables["shards"].column("shard").to_pylist()
     problems: list[dict[str, str]] = []
     checked = samples_checked = member_bytes = 0
     todo = sorted(set(shards) | set(by_shard))
