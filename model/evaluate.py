@@ -31,6 +31,7 @@ from model.media import MediaInput, load_media
 from onellm_data.errors import OnellmDataError, SettingError
 from onellm_data.loader.template import CHAT, TextTokenizer, check_format, encode_prompt, extract_answer
 from onellm_data.prompts import CAPTION_PROMPTS, MC_SUFFIX, SHORT_QA_SUFFIX
+from onellm_data.shards.atomic import write_bytes_atomic
 
 LETTERS = "ABCDEFGHIJ"
 TASKS = ("caption", "qa", "mc")
@@ -178,8 +179,9 @@ def run_eval(task: str, items: list[EvalItem], answer_fn: Callable[[EvalItem], s
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "predictions.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
-        (out_dir / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        # Whole files or none: a later reader (or a rerun's comparison) never sees a torn one.
+        for name, document in (("predictions.json", rows), ("metrics.json", result)):
+            write_bytes_atomic(out_dir / name, (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode())
     return result
 
 

@@ -38,6 +38,7 @@ from onellm_data.loader import make_loader
 from onellm_data.loader.dataset import make_validation, recipe_modalities
 from onellm_data.recipes import Recipe, RecipeError, check_corpus, load_recipe, recipe_error
 from onellm_data.schema import MEDIA_MODALITIES
+from onellm_data.shards.atomic import write_bytes_atomic
 from onellm_data.typed_config import Reader
 
 
@@ -187,9 +188,9 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
                "last_loss_mean": history[-1]["loss_mean"] if history else float("nan")}
     if info.is_main:
         save_model(model, opts.out_dir / MODEL_FILE)
-        (opts.out_dir / STAGE_FILE).write_text(json.dumps(
+        write_bytes_atomic(opts.out_dir / STAGE_FILE, (json.dumps(
             {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned), "format": recipe.format,
-             "tokenizer": str(Path(recipe.tokenizer).resolve())}, indent=1) + "\n")
+             "tokenizer": str(Path(recipe.tokenizer).resolve())}, indent=1) + "\n").encode())
     return summary
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from model.run_files import TRAIN_LOG_FILE
 from onellm_data.bundled import data_dir
+from onellm_data.shards.atomic import write_bytes_atomic
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 DEMO_RECIPE = data_dir("recipes") / "demo.yaml"
@@ -108,7 +109,8 @@ def register(app: typer.Typer) -> None:
         side_by_side(sets, before, after, table.add_row)
         console.print(table)
         console.print(EXPLANATION)
-        (out / "eval" / "metrics.json").write_text(json.dumps(metrics_document(sets, before, after), indent=1) + "\n")
+        write_bytes_atomic(out / "eval" / "metrics.json",
+                           (json.dumps(metrics_document(sets, before, after), indent=1) + "\n").encode())
         console.rule("done")
         console.print(f"raw sources:  {raw_root}\ncorpus:       {corpus} (index: {corpus / 'index'})\n"
                       f"stats:        {', '.join(str(p) for p in reports.values())}\n"

@@ -22,6 +22,7 @@ from megatron.energon import DefaultTaskEncoder, Sample
 from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.schema import MEMBER_SLOTS
+from onellm_data.shards.atomic import write_bytes_atomic
 
 META_DIR = ".nv-meta"
 _PARTS = sorted({"json", *(ext for slots in MEMBER_SLOTS.values() for slot in slots for ext in slot)})
@@ -98,7 +99,7 @@ def write_energon_meta(corpus: Path | str, modalities: list[str] | None = None, 
         rel = sorted(str(Path(s).relative_to(modality)) for s in by_modality[modality])
         BaseWebdatasetFactory.prepare_dataset(root, rel, split_parts_ratio=[("train", 1.0)], shuffle_seed=None,
                                               workers=workers)
-        (meta / "dataset.yaml").write_text(yaml.safe_dump(_dataset_yaml(), sort_keys=False))
-        (meta / LOADER_FILE).write_text(_LOADER_SOURCE)
+        write_bytes_atomic(meta / "dataset.yaml", yaml.safe_dump(_dataset_yaml(), sort_keys=False).encode())
+        write_bytes_atomic(meta / LOADER_FILE, _LOADER_SOURCE.encode())
         done[modality] = len(rel)
     return done

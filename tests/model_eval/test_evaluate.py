@@ -38,6 +38,16 @@ def test_qa_reports_exact_and_lenient_match(tmp_path, media_dir) -> None:
                        "exact_match": False, "lenient_match": True}
 
 
+def test_eval_outputs_are_published_whole(tmp_path, media_dir, monkeypatch) -> None:
+    from onellm_data.shards import atomic
+
+    published: list[str] = []
+    real = atomic.commit
+    monkeypatch.setattr(atomic, "commit", lambda tmp, final: (published.append(final.name), real(tmp, final)))
+    run_eval("qa", _qa_items(media_dir), lambda item: "three", out_dir=tmp_path)
+    assert sorted(published) == ["metrics.json", "predictions.json"]
+
+
 def test_multiple_choice_letters(media_dir) -> None:
     photo = MediaInput("image", media_dir / "photo.jpg")
     items = [EvalItem(str(k), photo, "Q", letter) for k, letter in enumerate("ABC")]

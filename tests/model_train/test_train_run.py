@@ -73,6 +73,24 @@ def test_train_command_writes_model_log_and_loss_falls(tmp_path, corpus):
     assert ckpt["step"] == 40 and ckpt["recipe"]["name"] == "r" and ckpt["loader"]["schedule"]
 
 
+def test_run_outputs_are_published_whole(tmp_path, corpus, monkeypatch):
+    """model.pt, stage.json and the checkpoint each appear by one rename of a complete file, never written in
+    place (a crash mid-write would leave a torn file that eval, chat or the next stage then reads)."""
+    from onellm_data.shards import atomic
+
+    published: list[str] = []
+    real = atomic.commit
+
+    def recording(tmp: Path, final: Path) -> None:
+        published.append(final.name)
+        real(tmp, final)
+
+    monkeypatch.setattr(atomic, "commit", recording)
+    run(recipe(tmp_path / "r.yaml", corpus, ALL[:1], steps=2), RunOptions(out_dir=tmp_path / "out", log_every=1),
+        log=lambda _: None)
+    assert {"model.pt", "stage.json", "checkpoint.safetensors"} <= set(published)
+
+
 def test_frozen_parts_do_not_change(tmp_path, corpus):
     path = recipe(tmp_path / "align.yaml", corpus, ALL[:1], trainable=("tokenizers", "upm"), steps=4,
                   frozen=["clip", "llm"])
