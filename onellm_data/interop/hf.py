@@ -4,7 +4,8 @@
 load spanning several member signatures (JPEG and PNG images, wav and flac audio, or several modalities) loses
 the members the first shard lacks. Passing ``features=hf_features(corpus, ...)`` declares every member column
 (each sample fills its own, the others are None) and a ``json`` struct whose ``meta`` holds every key the
-selected sources use.
+selected sources use. A meta key whose values differ in type across the selected samples (text in one source, a
+number or a list in another) is declared a string: ``datasets`` stores each value's text, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -42,11 +43,17 @@ def _meta_type(table: pa.Table) -> pa.DataType:
     for name, dtype in META_COLUMNS.items():
         if table.column(name).null_count < table.num_rows:
             fields[name] = pa.int64() if pa.types.is_integer(dtype) else dtype
-    extras = [json.loads(s) for s in table.column("meta_json").unique().to_pylist() if s]
-    if extras:
-        inferred = pa.array(extras).type  # pyarrow unifies the keys; a key with mixed types raises
-        for field in inferred:
-            fields[field.name] = field.type
+    values: dict[str, list[Any]] = {}
+    for extra in (json.loads(s) for s in table.column("meta_json").unique().to_pylist() if s):
+        for key, value in extra.items():
+            values.setdefault(key, []).append(value)
+    for key, seen in values.items():
+        try:
+            fields[key] = pa.array(seen).type  # ints and floats unify to float64, dicts to one struct
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # Sources disagree on the key's type (a number in one, text in another): a string column, into which
+            # datasets writes each value's text, keeps every value where any narrower type would fail the load.
+            fields[key] = pa.string()
     return pa.struct(sorted(fields.items())) if fields else pa.struct([])
 
 

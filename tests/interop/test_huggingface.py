@@ -106,3 +106,32 @@ def test_video_shard_without_features_reads_bytes_after_cast(sample_corpus, hf_o
     ds = _load([str(sample_corpus / shard)], hf_offline).cast_column("mp4", Video(decode=False))
     row = ds[0]
     assert row["mp4"]["bytes"] == _member(sample_corpus, index, row["__key__"], "mp4")
+
+
+def test_meta_keys_typed_differently_across_sources_load_as_text(tmp_path, hf_offline):
+    """One source stores ``rating`` as a number and ``tags`` as a list, another as text: the features declare
+    both strings, the load succeeds, and every value is kept (as its text); consistent keys keep their type."""
+    import json
+
+    from datasets import Value
+
+    from onellm_data.converters import make_converter
+    from onellm_data.pipeline import ShardSettings, run_conversion
+
+    corpus = tmp_path / "corpus"
+    metas = {"numbers": [{"rating": 5, "tags": ["a", "b"], "votes": 3}, {"rating": 4.5, "tags": ["c"], "votes": 1}],
+             "words": [{"rating": "five", "tags": "a", "votes": 7}]}
+    for source, rows in metas.items():
+        raw = tmp_path / source
+        raw.mkdir()
+        lines = [{"id": f"{source}{i}", "modality": "text", "meta": meta,
+                  "conversations": [{"from": "human", "value": "Rate it."}, {"from": "gpt", "value": str(i)}]}
+                 for i, meta in enumerate(rows)]
+        (raw / "samples.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+        run_conversion(make_converter("jsonl", raw, source=source), corpus, ShardSettings(max_count=8))
+    features = hf_features(corpus)
+    meta = features["json"]["meta"]
+    assert meta["rating"] == Value("string") and meta["tags"] == Value("string") and meta["votes"] == Value("int64")
+    ds = _load(shard_files(corpus), hf_offline, features)
+    values = sorted((m["rating"], m["tags"], m["votes"]) for m in (row["json"]["meta"] for row in ds))
+    assert values == [("4.5", "['c']", 1), ("5", "['a', 'b']", 3), ("five", "a", 7)]
