@@ -25,17 +25,19 @@ class Outcome:
 
 
 def judge(summary: ConversionSummary, max_reject_share: float) -> Outcome:
-    """A run that wrote no sample, or rejected more than ``max_reject_share`` of its records, failed."""
+    """A run that wrote no sample, or rejected more than ``max_reject_share`` of its records, failed. Under
+    ``--partition i/n`` both count only this run's partitions (its rejects against its own records)."""
     if summary.partitions_done + summary.partitions_skipped == 0 and summary.records:
         return Outcome(summary.source, "")  # --partition i/n gave this run no partition of a small source
     rejected = sum(summary.rejects.values())
+    records = summary.covered
     top = ", ".join(f"{reason} ({n})" for reason, n in summary.rejects.most_common(TOP_REASONS))
     if summary.samples == 0:
         detail = f"; top reject reasons: {top}" if top else ""
-        return Outcome(summary.source, f"wrote no sample from {summary.records} record(s){detail}")
-    share = rejected / summary.records if summary.records else 0.0
+        return Outcome(summary.source, f"wrote no sample from {records} record(s){detail}")
+    share = rejected / records if records else 0.0
     if share > max_reject_share:
-        return Outcome(summary.source, f"rejected {rejected} of {summary.records} records ({share:.0%}, more than "
+        return Outcome(summary.source, f"rejected {rejected} of {records} records ({share:.0%}, more than "
                                        f"--max-reject-share {max_reject_share:g}); top reasons: {top}")
     return Outcome(summary.source, "")
 

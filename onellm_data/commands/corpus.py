@@ -57,7 +57,8 @@ def print_summary(summaries: list[ConversionSummary]) -> None:
     for col in ("source", "records", "samples", "rejected", "partitions run/skipped"):
         table.add_column(col, justify="right" if col != "source" else "left")
     for s in summaries:
-        table.add_row(s.source, str(s.records), str(s.samples), str(sum(s.rejects.values())),
+        records = str(s.records) if s.covered == s.records else f"{s.covered} of {s.records}"  # --partition i/n
+        table.add_row(s.source, records, str(s.samples), str(sum(s.rejects.values())),
                       f"{s.partitions_done}/{s.partitions_skipped}")
     console.print(table)
     reasons = Table(title="rejects by reason")

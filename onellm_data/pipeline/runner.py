@@ -38,7 +38,8 @@ from onellm_data.shards.atomic import ensure_writable_dir, file_sha256, remove_s
 @dataclass
 class ConversionSummary:
     source: str
-    records: int = 0
+    records: int = 0  # every record of the source (each run enumerates them all)
+    covered: int = 0  # records of the partitions this run converted or found committed (all, without shard_of)
     samples: int = 0
     partitions_done: int = 0
     partitions_skipped: int = 0
@@ -185,10 +186,11 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
         spill = parts_dir(corpus, converter.source)
         for partition, first, records in iter_partitions(converter, settings.partition_size, dedup, spill):
             summary.records += len(records)
-            if progress is not None:
-                progress.set_total(summary.records, final=False)  # read so far: the stream's length is unknown
             if shard_of is not None and partition % shard_of[1] != shard_of[0]:
                 continue
+            summary.covered += len(records)
+            if progress is not None:
+                progress.set_total(summary.covered, final=False)  # read so far: the stream's length is unknown
             marker = read_marker(corpus, converter.source, partition)
             if marker is not None and not (retry_rejects and marker["rejects"]):
                 _check_committed(corpus, marker)
@@ -200,7 +202,7 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
                 continue
             yield PartitionTask(str(corpus), converter, partition, records, first, settings)
         if progress is not None:
-            progress.set_total(summary.records)
+            progress.set_total(summary.covered)
 
     for result in executor.map(convert_partition, tasks(), progress):
         if progress is not None:

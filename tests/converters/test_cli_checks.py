@@ -128,3 +128,15 @@ def test_a_partitioned_run_given_no_partition_is_not_a_failure(tmp_path):
     raw = jsonl_raw(tmp_path, 2, 0)
     code, out = cli("convert", "jsonl", "--raw", raw, "--out", tmp_path / "c", "-j", "1", "--partition", "3/4")
     assert code == 0, out
+
+
+def test_a_partitioned_run_judges_its_rejects_against_its_own_records(tmp_path):
+    """Partition 1 of 2 holds 1 good and 3 broken records: 75 % of what this run converted, not 3 of the source's
+    8 records (which would pass the 50 % limit)."""
+    raw = jsonl_raw(tmp_path, 5, 3)
+    base = ("convert", "jsonl", "--raw", raw, "--out", tmp_path / "c", "-j", "1", "--partition-size", "4")
+    code, out = cli(*base, "--partition", "1/2")
+    assert code == 1 and "rejected 3 of 4 records (75%" in out, out
+    assert "4 of 8" in out  # the summary says which share of the source this run covered
+    code, out = cli(*base, "--partition", "0/2")
+    assert code == 0, out
