@@ -19,6 +19,7 @@ from onellm_data.download.errors import ChecksumError, DownloadError, UnsafeArch
 from onellm_data.download.extract import ExtractLimits, safe_extract
 from onellm_data.download.hf import download_hf_file, download_hf_pattern
 from onellm_data.download.http import download_url, sha256_file
+from onellm_data.download.plain_progress import PlainProgress
 from onellm_data.download.state import SourceState, count_files, source_dir
 from onellm_data.manifests import FileSpec, Manifest
 
@@ -65,7 +66,7 @@ class _Sources:
 
 
 def _fetch_file(manifest: Manifest, spec: FileSpec, opts: FetchOptions, sources: _Sources,
-                bar: Progress, task: TaskID) -> Outcome:
+                bar: Progress | PlainProgress, task: TaskID) -> Outcome:
     directory = source_dir(opts.root, manifest)
     state, lock = sources.state(manifest)
 
@@ -133,7 +134,10 @@ def download_sources(manifests: Iterable[Manifest], opts: FetchOptions, console:
                 todo.append((m, spec))
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True), transient=False) as bar:
+    console = console or Console(stderr=True)
+    # Off a terminal rich draws its bars only at the end: plain lines keep a long download visibly alive.
+    bars = Progress(*columns, console=console, transient=False) if console.is_terminal else PlainProgress(console)
+    with bars as bar:
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             futures = [pool.submit(_fetch_file, m, spec, opts, sources, bar,
                                    bar.add_task(f"{m.name}/{spec.path}", total=spec.size))

@@ -137,3 +137,39 @@ def test_unverified_download_is_reported_and_not_complete(server: FaultServer, t
     assert local_status(tmp_path, m).status == "partial"
     state = tmp_path / "demo/.onellm-download.json"
     assert not state.exists() or "ann.json" not in json.loads(state.read_text())["files"]
+
+
+def _plain_run(server: FaultServer, tmp_path: Path) -> list[str]:
+    from rich.console import Console
+
+    body = bytes(range(256)) * (3 * 4096 + 100)  # a little over 3 MiB: several progress calls
+    server.routes["/big.bin"] = Route(body)
+    files = [{"path": "big.bin", "url": server.url("/big.bin"), "sha256": hashlib.sha256(body).hexdigest()},
+             {"path": "gone.json", "url": server.url("/gone.json"), "sha256": None, "sha256_reason": "test"}]
+    data = {"name": "demo", "description": "d", "modalities": ["image"], "stages": ["instruction"],
+            "converter": "demo", "homepage": "", "licence": "x", "gated": False,
+            "expected_items": {"total": 1, "basis": "b"}, "files": files}
+    out = io.StringIO()
+    download_sources([parse_manifest(data, Path("demo.yaml"))], FetchOptions(root=tmp_path, jobs=1, backoff=0.0,
+                                                                              retries=0),
+                     Console(file=out, force_terminal=False, width=200))
+    return out.getvalue().splitlines()
+
+
+def test_off_a_terminal_progress_is_plain_lines(server: FaultServer, tmp_path: Path, monkeypatch) -> None:
+    """CI logs and nohup files: each file's start, its progress as bytes arrive, and its outcome, as lines
+    (rich would draw its bars only at the end)."""
+    from onellm_data.download import plain_progress
+
+    monkeypatch.setattr(plain_progress, "INTERVAL_S", 0.0)
+    lines = _plain_run(server, tmp_path)
+    progress = [line for line in lines if line.startswith("demo/big.bin: ")]
+    assert len(progress) >= 3 and "of 3.2 MB" in progress[0] and "(100%)" in progress[-1]
+    assert any(line.startswith("✓ demo/big.bin: 3.2 MB of 3.2 MB (100%)") for line in lines)
+    assert any(line.startswith("✗ demo/gone.json") for line in lines)
+    assert not any("[green]" in line or "[red]" in line for line in lines)
+
+
+def test_plain_progress_lines_are_rate_limited(server: FaultServer, tmp_path: Path) -> None:
+    lines = _plain_run(server, tmp_path)  # default interval: a fast file gives its first line and its outcome
+    assert sum(line.startswith("demo/big.bin: ") for line in lines) == 1
