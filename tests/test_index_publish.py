@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow.compute as pc
 
@@ -31,50 +33,56 @@ REPUBLISH = textwrap.dedent(
 )
 
 
-def test_readers_see_old_or_new_index_never_a_mix(jsonl_raw, tmp_path):
+def _converted(jsonl_raw, tmp_path) -> Path:
     raw, _ = jsonl_raw
     corpus = tmp_path / "c"
     run_conversion(make_converter("jsonl", raw, source="demo"), corpus,
                    ShardSettings(max_count=4, partition_size=5))
+    return corpus
+
+
+def _read_while_republishing(corpus: Path, times: int, read: Callable[[], None]) -> None:
+    """Call ``read`` over and over while another process republishes the index ``times`` times."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, "-c", REPUBLISH, str(corpus), "40"], env=env)
+    writer = subprocess.Popen([sys.executable, "-c", REPUBLISH, str(corpus), str(times)], env=env)
     reads = 0
     try:
         while writer.poll() is None or reads == 0:
-            tables = read_tables(corpus, {"samples": ["shard"], "shards": ["shard"], "rejects": ["partition"]})
-            sample_shards = set(pc.unique(tables["samples"].column("shard")).to_pylist())
-            listed = set(tables["shards"].column("shard").to_pylist())
-            with_p0 = any("-000000-" in s for s in listed)
-            assert sample_shards == listed, "samples and shards tables from different merges"
-            assert (tables["rejects"].num_rows > 0) == with_p0, "rejects table from a different merge"
+            read()
             reads += 1
     finally:
         writer.wait()
     assert writer.returncode == 0 and reads > 1
+
+
+def test_readers_see_old_or_new_index_never_a_mix(jsonl_raw, tmp_path):
+    corpus = _converted(jsonl_raw, tmp_path)
+
+    def read() -> None:
+        tables = read_tables(corpus, {"samples": ["shard"], "shards": ["shard"], "rejects": ["partition"]})
+        sample_shards = set(pc.unique(tables["samples"].column("shard")).to_pylist())
+        listed = set(tables["shards"].column("shard").to_pylist())
+        with_p0 = any("-000000-" in s for s in listed)
+        assert sample_shards == listed, "samples and shards tables from different merges"
+        assert (tables["rejects"].num_rows > 0) == with_p0, "rejects table from a different merge"
+
+    _read_while_republishing(corpus, 40, read)
 
 
 def test_stats_reads_one_published_version(jsonl_raw, tmp_path):
     """``stats`` reads samples, shards and rejects together: its totals never mix two merges."""
     from onellm_data.stats import compute_stats
 
-    raw, _ = jsonl_raw
-    corpus = tmp_path / "c"
-    run_conversion(make_converter("jsonl", raw, source="demo"), corpus,
-                   ShardSettings(max_count=4, partition_size=5))
+    corpus = _converted(jsonl_raw, tmp_path)
     full = compute_stats(corpus)["totals"]
     assert full["rejects"] > 0
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, "-c", REPUBLISH, str(corpus), "15"], env=env)
-    reads = 0
-    try:
-        while writer.poll() is None or reads == 0:
-            totals = compute_stats(corpus)["totals"]
-            assert (totals["rejects"] > 0) == (totals["shards"] == full["shards"]), "tables from different merges"
-            assert (totals["items"] == full["items"]) == (totals["shards"] == full["shards"])
-            reads += 1
-    finally:
-        writer.wait()
-    assert writer.returncode == 0 and reads > 1
+
+    def read() -> None:
+        totals = compute_stats(corpus)["totals"]
+        assert (totals["rejects"] > 0) == (totals["shards"] == full["shards"]), "tables from different merges"
+        assert (totals["items"] == full["items"]) == (totals["shards"] == full["shards"])
+
+    _read_while_republishing(corpus, 15, read)
 
 
 def test_read_tables_can_leave_out_columns_an_older_corpus_lacks(jsonl_raw, tmp_path):
