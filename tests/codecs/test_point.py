@@ -1,4 +1,4 @@
-"""Point-cloud codec: sources (npy, pt, pcd, ply clouds and meshes, obj/off), the 8192-point rule (FPS above,
+"""Point-cloud codec: sources (npy, pt, pcd, xyz, ply clouds and meshes, obj/off/stl), the 8192-point rule (FPS above,
 cycling below), colours, rejects and pc_norm."""
 
 from __future__ import annotations
@@ -118,7 +118,16 @@ def _write_off(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("ext,writer", [("obj", _write_obj), ("off", _write_off)])
+def _write_stl(path: Path) -> None:
+    """ASCII STL: every facet repeats its three corners (no shared vertex list)."""
+    lines = ["solid cube"]
+    for face in CUBE_F:
+        lines += ["facet normal 0 0 0", "outer loop", *(f"vertex {x} {y} {z}" for x, y, z in (CUBE_V[i] for i in face)),
+                  "endloop", "endfacet"]
+    path.write_text("\n".join([*lines, "endsolid cube"]) + "\n")
+
+
+@pytest.mark.parametrize("ext,writer", [("obj", _write_obj), ("off", _write_off), ("stl", _write_stl)])
 def test_generated_meshes_are_sampled_on_the_surface(tmp_path: Path, ext: str, writer) -> None:
     path = tmp_path / f"cube.{ext}"
     writer(path)
@@ -142,6 +151,24 @@ def test_ply_point_cloud_without_faces_keeps_its_points(tmp_path: Path) -> None:
     assert src.shape == (100, 6)
     np.testing.assert_allclose(src[:, :3], np.asarray(cloud.points), atol=1e-6)
     assert prepare_point(tmp_path / "c.ply")[1] == {"num_points": 100, "has_color": True}
+
+
+def test_xyz_and_pcd_text_clouds_keep_their_points(tmp_path: Path) -> None:
+    import open3d as o3d
+
+    rng = np.random.default_rng(7)
+    points, colours = rng.standard_normal((50, 3)), rng.integers(0, 256, (50, 3)) / 255  # PCD packs 8-bit rgb
+    (tmp_path / "c.xyz").write_text("\n".join(" ".join(f"{v:.9f}" for v in row) for row in points) + "\n")
+    src = load_points(tmp_path / "c.xyz")
+    np.testing.assert_allclose(src, points, atol=1e-8)
+    assert prepare_point(tmp_path / "c.xyz")[1] == {"num_points": 50, "has_color": False}
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+    cloud.colors = o3d.utility.Vector3dVector(colours)
+    o3d.io.write_point_cloud(str(tmp_path / "c.pcd"), cloud, write_ascii=True)
+    np.testing.assert_allclose(load_points(tmp_path / "c.pcd"), np.concatenate([points, colours], axis=1), atol=1e-6)
+    members, meta = prepare_point(tmp_path / "c.pcd")
+    assert meta == {"num_points": 50, "has_color": True}
+    np.testing.assert_allclose(members_array(members)[:50, 3:], colours.astype(np.float32), atol=1e-6)
 
 
 def test_pt_tensors_in_both_layouts(tmp_path: Path) -> None:
