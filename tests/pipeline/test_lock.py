@@ -1,6 +1,7 @@
 """One writer per source, checked with real processes: a second run is refused, a dead run's lock is taken over."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -69,3 +70,15 @@ def test_partitioned_runs_share_a_source_but_exclude_a_whole_run(tmp_path):
                 pass
     with source_lock(tmp_path, "demo"):
         pass
+
+
+def test_refusal_names_the_holders_pid_host_and_start_time(tmp_path):
+    # flock conflicts between two open files even in one process: the held lock is this process's own.
+    with source_lock(tmp_path, "demo"):
+        with pytest.raises(CorpusError) as err:
+            with source_lock(tmp_path, "demo"):
+                pass
+    message = str(err.value)
+    assert re.search(rf"pid {os.getpid()} on host {re.escape(HOST)}, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+                     message), message
+    assert str(tmp_path / "index/locks/demo.lock") in message

@@ -78,7 +78,7 @@ def test_corrupt_committed_shard_is_reported_and_left_intact(jsonl_raw, tmp_path
     shard = sorted((tmp_path / "a/image/demo").glob("*.tar"))[0]
     shard.write_bytes(shard.read_bytes()[:1000])
     others = {p: p.read_bytes() for p in (tmp_path / "a").rglob("*.tar") if p != shard}
-    with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt"):
+    with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt \\(1000 bytes, expected "):
         convert(raw, tmp_path / "a")
     assert all(p.read_bytes() == b for p, b in others.items()) and shard.stat().st_size == 1000
 
@@ -127,3 +127,14 @@ def test_same_size_byte_flip_in_committed_shard_is_named_on_resume(jsonl_raw, tm
     with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt \\(sha256 "):
         convert(raw, tmp_path / "a")
     assert shard.read_bytes() == bytes(data)
+
+
+def test_missing_committed_shard_is_named_on_resume_and_nothing_is_rewritten(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    convert(raw, tmp_path / "a")
+    shard = sorted((tmp_path / "a/image/demo").glob("*.tar"))[0]
+    shard.unlink()
+    others = {p: p.read_bytes() for p in (tmp_path / "a").rglob("*.tar")}
+    with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt \\(missing\\)"):
+        convert(raw, tmp_path / "a")
+    assert not shard.exists() and {p: p.read_bytes() for p in (tmp_path / "a").rglob("*.tar")} == others
