@@ -1,7 +1,9 @@
-"""The training loop on a small stand-in model: schedule, masking, freezing and exact resume."""
+"""The training loop on a small stand-in model: schedule, masking, freezing, clipping, accumulation, autocast,
+validation and exact resume."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from model.optim import OptimConfig, lr_at, parameter_groups
+from model.optim import OptimConfig, build_optimizer, lr_at, parameter_groups
 from model.trainer import TrainConfig, Trainer, causal_lm_loss
 from model.train_state import load_checkpoint
 from onellm_data.bundled import data_dir
@@ -130,3 +132,76 @@ def test_optim_config_takes_every_optimizer_setting_from_the_recipe():
         (0.25, 0.125, 0.5, (0.5, 0.75), 1e-3, 3.0, 4)
     assert (cfg.warmup_steps, cfg.total_steps) == (7, 40)  # no total_steps in the schedule: the whole run
     assert OptimConfig.from_recipe(optim, replace(recipe.schedule, total_steps=12), 40).total_steps == 12
+
+
+def _one_step(tmp_path: Path, loader, accum_steps: int = 1, clip_grad: float = 1e6) -> dict[str, torch.Tensor]:
+    """The weights after one optimizer step. ``eps=1`` makes AdamW's first update lr·g/(|g|+1), linear in the
+    gradient for small ones, so the size of the (clipped, accumulated) gradient shows in the weights."""
+    torch.manual_seed(0)
+    model = TinyLM()
+    cfg = TrainConfig(out_dir=tmp_path, max_steps=1, log_every=1,
+                      optim=OptimConfig(lr=1.0, eps=1.0, clip_grad=clip_grad, accum_steps=accum_steps, total_steps=1))
+    Trainer(model, loader, cfg, log=lambda _: None).train()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class FixedBatches:
+    """Text batches cut from one fixed batch of 4 rows: whole, or in ``parts`` consecutive slices."""
+
+    def __init__(self, parts: int) -> None:
+        batch = next(iter(CountingLoader()))
+        rows = batch["input_ids"].size(0) // parts
+        self.batches = [{"modality": "text", "media": None, "input_ids": batch["input_ids"][i:i + rows],
+                         "labels": batch["labels"][i:i + rows]} for i in range(0, rows * parts, rows)]
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+def test_gradients_are_clipped_to_the_recipe_norm(tmp_path):
+    torch.manual_seed(0)
+    before = TinyLM().state_dict()
+    moved = {}
+    for clip in (1e-6, 1e6):
+        after = _one_step(tmp_path / str(clip), CountingLoader(), clip_grad=clip)
+        moved[clip] = sum(float((after[k] - before[k]).norm() ** 2) for k in before) ** 0.5
+    assert moved[1e-6] < 1e-5 < 1e-2 < moved[1e6]
+
+
+def test_accumulated_half_batches_step_like_the_whole_batch(tmp_path):
+    whole = _one_step(tmp_path / "whole", FixedBatches(1))
+    halves = _one_step(tmp_path / "halves", FixedBatches(2), accum_steps=2)
+    last_half_only = _one_step(tmp_path / "last", FixedBatches(2).batches[1:])  # accumulation forgotten
+    assert all(torch.allclose(whole[k], halves[k], atol=1e-6) for k in whole)
+    assert not all(torch.allclose(whole[k], last_half_only[k], atol=1e-6) for k in whole)  # the test can tell
+
+
+def test_optimizer_is_adamw_with_the_recipe_betas_and_eps():
+    optimizer = build_optimizer(TinyLM(), OptimConfig(betas=(0.9, 0.95), eps=1e-6))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.defaults["betas"] == (0.9, 0.95) and optimizer.defaults["eps"] == 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:.*CUDA is not available")
+@pytest.mark.parametrize("device, precision, dtype", [("cuda", "bf16", torch.bfloat16), ("cuda", "fp16", torch.float16),
+                                                      ("cuda", "fp32", None), ("cpu", "bf16", None)])
+def test_autocast_only_on_gpu_in_the_chosen_precision(tmp_path, device, precision, dtype):
+    trainer = Trainer(TinyLM(), CountingLoader(), TrainConfig(out_dir=tmp_path, max_steps=1, precision=precision),
+                      device=torch.device(device), log=lambda _: None)
+    context = trainer._autocast()
+    if dtype is None:
+        assert not isinstance(context, torch.autocast)  # fp32
+    else:
+        assert isinstance(context, torch.autocast) and context.device == "cuda" and context.fast_dtype == dtype
+
+
+@pytest.mark.parametrize("validate_every, expected", [(3, [3, 5]), (0, [5])])
+def test_validation_every_n_steps_and_at_the_end(tmp_path, validate_every, expected):
+    held_out = FixedBatches(2).batches
+    cfg = TrainConfig(out_dir=tmp_path, max_steps=5, log_every=1, validate_every=validate_every,
+                      optim=OptimConfig(lr=1e-2, total_steps=5))
+    Trainer(TinyLM(), CountingLoader(), cfg, log=lambda _: None, validation=lambda: iter(held_out)).train()
+    records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    validation = [r for r in records if "val_loss" in r]
+    assert [r["step"] for r in validation] == expected
+    assert all(set(r["val_loss"]) == {"text"} and r["val_loss_mean"] == r["val_loss"]["text"] for r in validation)
