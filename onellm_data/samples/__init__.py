@@ -1,5 +1,5 @@
 """Bundled sample sources: tiny raw copies of every source in its official layout, generated on first use
-with real codecs (ffmpeg videos, espeak-ng speech, PLY clouds, NIfTI volumes, Ego4D-style IMU CSVs ...).
+with real codecs (ffmpeg videos, espeak-ng speech, NPY clouds, NIfTI volumes, Ego4D-style IMU CSVs ...).
 
 Each module in this package exposes ``SOURCES: dict[str, Callable[[Path], None]]`` mapping a source (converter)
 name to a function that writes that source's raw tree into the directory it is given.
