@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def test_demo_runs_every_step_it_promises(demo_out):
     for name in ("stats.json", "stats.md", "report.html"):
         assert (out / "stats" / name).is_file()
     assert [step for step in range(1, 301) if f"step {step}/300 " in output] == list(range(25, 301, 25))
+    trained = re.search(r"recipe demo: 300 steps, preset tiny, .*\(([\d,]+) parameters\)", output)
+    assert trained and round(int(trained[1].replace(",", "")) / 1e6, 1) == 4.5  # "a 4.5M-parameter model"
     for label in ("raw sources:", "corpus:", "stats:", "training:", "evaluation:"):
         assert label in output
 
