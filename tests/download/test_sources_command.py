@@ -18,6 +18,33 @@ def test_sources_lists_every_manifest_with_status(tmp_path: Path) -> None:
     assert "gated" in result.output and "missing" in result.output
 
 
+def test_each_row_shows_the_manifests_modality_stage_count_and_access(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["sources", "--root", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.split("│")[1:-1]]
+                                          for line in result.output.splitlines() if line.startswith("│ "))
+            if cells[0]}
+    manifests = load_manifests()
+    assert set(rows) == set(manifests)
+    for name, m in manifests.items():
+        _, modality, stage, count, _licence, access, local = rows[name]
+        e = m.expected_items
+        assert (modality, stage, access, local) == (",".join(m.modalities), ",".join(m.stages), m.access, "missing")
+        assert count == ("-" if e.total is None else ("~" if e.approximate else "") + f"{e.total:,}"), name
+    assert {m.access for m in manifests.values()} == {"downloadable", "partial", "manual", "gated"}
+
+
+def test_every_gated_source_prints_what_to_obtain_and_where(tmp_path: Path) -> None:
+    gated = sorted(name for name, m in load_manifests().items() if m.gated)
+    assert {"ego4d_imu", "nsd_fmri", "laion", "webvid"} <= set(gated)
+    for name in gated:
+        result = CliRunner().invoke(app, ["download", name, "--root", str(tmp_path)], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert f"{name} — GATED" in result.output and f"{tmp_path}/{name}" in result.output
+        assert "--check" in result.output  # and how to check the files once placed
+    assert not list(tmp_path.iterdir())  # nothing fetched for a gated source
+
+
 def test_download_gated_prints_instructions_then_check_verifies(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["download", "nsd_fmri", "--root", str(tmp_path)])
