@@ -248,3 +248,29 @@ def test_training_checkpoint_config_is_checked_on_resume(tmp_path) -> None:
     Trainer(saved, [], cfg, log=lambda _: None).save()
     with pytest.raises(CheckpointError, match=r"n_heads: saved 2 vs model 4"):
         Trainer(OneLLM(preset("tiny", n_layers=1)), [], cfg, log=lambda _: None).resume(tmp_path)
+
+
+def test_every_weights_file_is_read_weights_only_and_memory_mapped(tmp_path, monkeypatch) -> None:
+    """Release files, Meta shards and our model files all go through torch.load(weights_only=True, mmap=True)."""
+    from model.checkpoint import load_model_into
+
+    cfg = preset("tiny", n_layers=1)
+    release, _ = release_file(tmp_path, cfg)
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    torch.save({k: torch.zeros(s) for k, s in llama_keys(cfg).items()}, meta / "consolidated.00.pth")
+    (meta / "params.json").write_text(json.dumps({"dim": 64, "n_layers": 1, "n_heads": 4}))
+    save_model(OneLLM(cfg), tmp_path / "model.pt")
+    calls: list[dict] = []
+    real = torch.load
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording)
+    load_onellm_release(OneLLM(cfg), release)
+    load_meta_llama(OneLLM(cfg), meta)
+    load_model_into(OneLLM(cfg), tmp_path / "model.pt")
+    assert len(calls) == 3
+    assert all(c.get("weights_only") is True and c.get("mmap") is True for c in calls), calls

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from safetensors import safe_open
 from typer.testing import CliRunner
 
+from model.config import ModelConfig
+from model.release_layout import release_keys
 from model.train import RunOptions, build_model, run
 from model.train_state import load_checkpoint
 from onellm_data.pipeline import ShardSettings
@@ -69,8 +72,19 @@ def test_train_command_writes_model_log_and_loss_falls(tmp_path, corpus):
                      "tokenizer": str(TOKENIZER)}
     saved = torch.load(out / "model.pt", weights_only=True)
     assert saved["config"]["dim"] == 64 and "llma.output.weight" in saved["model"]
+    assert set(saved["model"]) == set(release_keys(ModelConfig(**saved["config"])))  # the full model, release keys
     ckpt = load_checkpoint(out)
     assert ckpt["step"] == 40 and ckpt["recipe"]["name"] == "r" and ckpt["loader"]["schedule"]
+    # The checkpoint: safetensors (no pickle) with the trainable weights only, optimiser moments, RNG states and
+    # the model config.
+    with safe_open(str(out / "checkpoint.safetensors"), framework="pt") as reader:
+        assert reader.metadata()["format"] == "onellm-train-state/1"
+    assert ckpt["model"] and not any(k.startswith("llma.clip.") for k in ckpt["model"])
+    assert "llma.layers.0.attention.wq.weight" in ckpt["model"]
+    optimizer = ckpt["optimizer"]
+    assert sum(len(g["params"]) for g in optimizer["param_groups"]) == len(ckpt["model"])  # one per trainable
+    assert optimizer["state"] and all({"exp_avg", "exp_avg_sq"} <= set(s) for s in optimizer["state"].values())
+    assert {"python", "numpy", "torch"} <= set(ckpt["rng"]) and ckpt["model_config"] == saved["config"]
 
 
 def test_run_outputs_are_published_whole(tmp_path, corpus, monkeypatch):
