@@ -4,13 +4,17 @@ for validation."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from model.text_tokenizer import DEMO_TOKENIZER, Tokenizer
 from onellm_data.errors import CorpusError
 from onellm_data.loader import make_loader
-from onellm_data.loader.dataset import make_validation
+from onellm_data.loader.dataset import held_out_mask, make_validation
+from onellm_data.loader.streams import key_fraction
 from onellm_data.recipes import load_recipe
 from tests.loader.corpus_helpers import build_corpus, fake_decode, write_recipe
 
@@ -68,3 +72,31 @@ def test_no_held_out_means_no_validation_and_every_sample_trains(tmp_path, corpu
 def test_held_out_source_absent_from_the_corpus_is_an_error(tmp_path, corpus, tok):
     with pytest.raises(CorpusError, match="held_out names 'gamma'"):
         make_validation(_recipe(tmp_path, corpus, {"gamma": 0.1}), None, tok, decoder=fake_decode)
+
+
+def _held_out(keys: list[str], stored: list[str] | None, fraction: float = 0.5) -> np.ndarray:
+    columns = {"key": keys, "source": ["alpha"] * len(keys)}
+    if stored is not None:
+        columns["stored_key"] = stored
+    recipe = SimpleNamespace(name="r", data=SimpleNamespace(held_out={"alpha": fraction}))
+    return held_out_mask(recipe, pa.table(columns))
+
+
+def test_conversations_of_one_stored_medium_fall_on_one_side():
+    """Five conversations per stored image: hashed by the image's stored key, never split across the two sides."""
+    keys = [f"alpha-{i}" for i in range(200)]
+    stored = [f"alpha-{i - i % 5}" for i in range(200)]
+    mask = _held_out(keys, stored).reshape(40, 5)
+    assert (mask.all(axis=1) | ~mask.any(axis=1)).all()
+    assert 0 < mask[:, 0].sum() < 40
+    by_own_key = _held_out(keys, None).reshape(40, 5)
+    assert not (by_own_key.all(axis=1) | ~by_own_key.any(axis=1)).all()  # the grouping is what keeps them together
+
+
+def test_the_split_is_salted_apart_from_subsets():
+    """``subset`` keeps the keys whose unsalted hash is small; the held-out hash is salted, so a recipe that
+    subsets and holds out the same fraction does not hold out exactly what the subset dropped."""
+    keys = [f"alpha-{i}" for i in range(400)]
+    held = _held_out(keys, None)
+    assert not np.array_equal(held, key_fraction(keys) < 0.5)
+    assert not np.array_equal(held, key_fraction(keys) >= 0.5)
