@@ -93,3 +93,27 @@ def test_member_span_is_where_tarfile_finds_the_next_member(tmp_path):
     assert [s + n for s, n in zip(starts, spans)][:-1] == starts[1:]
     assert spans == [member_span(0), member_span(1) + member_span(511), member_span(512),
                      member_span(513) + member_span(1024)] == [512, 1024 + 1024, 1024, 1536 + 1536]
+
+
+def test_commit_fsyncs_the_file_then_renames_it_then_fsyncs_the_folder(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("rename", os.path.dirname(src) == os.path.dirname(dst), os.path.basename(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    w = TarShardWriter(tmp_path / "f.tar")
+    w.add_sample("k", {"json": b"{}"})
+    assert events == []
+    w.commit()
+    assert events == ["fsync file", ("rename", True, "f.tar"), "fsync dir"]
