@@ -87,3 +87,37 @@ def test_chat_errors(tmp_path, tiny_run, media_dir, case, expected) -> None:
     result = chat("--weights", weights, "--modality", modality, media, "What is it?", *extra)
     assert result.exit_code != 0
     assert expected in " ".join(result.stderr.split())
+
+
+def test_chat_prompts_in_the_format_the_weights_trained_on(tmp_path, tiny_run, media_dir) -> None:
+    """``--format auto`` follows the run's stage.json (a caption model gets BOS alone); ``--format`` overrides."""
+    run = tmp_path / "caption_run"
+    run.mkdir()
+    (run / "model.pt").write_bytes((tiny_run / "model.pt").read_bytes())
+    (run / "stage.json").write_text(json.dumps({"recipe": "a", "steps": 1, "modalities": ["image"],
+                                                "format": "caption"}))
+    base = ["--modality", "image", media_dir / "photo.jpg", "What is this?", "--max-new-tokens", "2", "--json"]
+    shown = {}
+    for weights, fmt in ((run, "auto"), (run, "chat"), (tiny_run, "auto"), (tiny_run, "caption")):
+        result = chat("--weights", weights, *base, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        shown[(weights.name, fmt)] = (out["format"], out["prompt_tokens"])
+    assert shown[("caption_run", "auto")] == ("caption", 1) and shown[(tiny_run.name, "caption")] == ("caption", 1)
+    assert shown[("caption_run", "chat")][0] == "chat" and shown[("caption_run", "chat")][1] > 30
+    assert shown[(tiny_run.name, "auto")] == shown[("caption_run", "chat")]
+
+
+def test_chat_onellm_compat_samples_as_onellm(tiny_run, media_dir) -> None:
+    """``--onellm-compat`` decodes with temperature 0.1 and top-p 0.75: the same answer as those settings given
+    by hand with the same seed, and asking for both is refused."""
+    base = ["--weights", tiny_run, "--modality", "image", media_dir / "photo.jpg", "Describe it.",
+            "--max-new-tokens", "8", "--seed", "4", "--json"]
+    compat = chat(*base, "--onellm-compat")
+    by_hand = chat(*base, "--temperature", "0.1", "--top-p", "0.75")
+    greedy = chat(*base)
+    assert compat.exit_code == by_hand.exit_code == greedy.exit_code == 0, compat.output
+    assert json.loads(compat.stdout)["raw"] == json.loads(by_hand.stdout)["raw"]
+    assert json.loads(compat.stdout)["raw"] != json.loads(greedy.stdout)["raw"]  # it does sample
+    refused = chat(*base, "--onellm-compat", "--top-p", "0.5")
+    assert refused.exit_code != 0 and "--temperature/--top-p" in " ".join(refused.stderr.split())

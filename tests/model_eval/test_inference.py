@@ -93,3 +93,15 @@ def test_tokenizer_larger_than_the_vocabulary_is_refused(tmp_path) -> None:
         load_inference(tmp_path)
     with pytest.raises(CheckpointError, match="1000 pieces but the model's vocabulary has 500"):
         load_inference(tmp_path, tokenizer=DEMO_TOKENIZER)
+
+
+def test_auto_dtype_is_fp32_on_cpu_and_bf16_on_gpu(monkeypatch) -> None:
+    from model.evaluate import DecodeSettings
+    from model.inference import pick_dtype
+
+    assert pick_dtype("auto", torch.device("cpu")) == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert pick_dtype(None, torch.device("cuda")) == torch.float16  # GPUs without bf16
+    assert DecodeSettings().temperature == 0.0  # greedy unless asked
