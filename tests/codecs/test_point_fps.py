@@ -99,3 +99,22 @@ def test_point_tokenizer_groups_around_the_kernels_centres() -> None:
     from model import modality_tokenizers
 
     assert modality_tokenizers.farthest_point_sample is farthest_point_sample
+
+
+def test_numpy_on_cpu_and_batched_torch_on_any_other_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onellm_data.codecs import point_fps
+
+    calls = []
+    monkeypatch.setattr(point_fps, "fps_torch", lambda points, k: calls.append(points.device.type) or "torch")
+    pts = torch.rand(2, 64, 3, generator=torch.Generator().manual_seed(6))
+    assert point_fps.farthest_point_sample(pts, 8).shape == (2, 8) and calls == []
+    assert point_fps.farthest_point_sample(pts.to("meta"), 8) == "torch" and calls == ["meta"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_path_picks_the_kernels_centres() -> None:
+    rgb = np.random.default_rng(7).integers(0, 16, (2, 8192, 3)).astype(np.float32) * 17 / 255
+    got = farthest_point_sample(torch.from_numpy(rgb).cuda(), 1024)
+    assert got.device.type == "cuda"
+    for row in range(2):
+        assert got[row].cpu().tolist() == fps_kernel_reference(rgb[row], 1024).tolist()
