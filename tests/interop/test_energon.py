@@ -41,9 +41,13 @@ def test_every_modality_reads_as_model_tensors(energon_corpus, modality):
                            max_samples_per_sequence=None, worker_config=WorkerConfig(rank=0, world_size=1, num_workers=0),
                            task_encoder=OnellmTaskEncoder(), repeat=False)
     seen = []
+    items = {}  # stored sample → how many items its conversations make
     for batch in get_loader(ds):
         assert set(batch.modality) == {modality}
         seen.extend(batch.__key__)
+        for key, more in zip(batch.__key__, batch.more_conversations):
+            items[key.rsplit("/", 1)[-1]] = 1 + len(more)
+            assert all(c[0]["from"] == "human" for c in more)
         if modality == "text":
             assert batch.media is None or all(m is None for m in batch.media)
         else:
@@ -51,6 +55,20 @@ def test_every_modality_reads_as_model_tensors(energon_corpus, modality):
             assert tuple(batch.media.shape[1:]) == SHAPES[modality]
         assert all(c[0]["from"] == "human" for c in batch.conversations)
     assert sorted(k.rsplit("/", 1)[-1] for k in seen) == sorted(stored["stored_key"])
+    # Every item reaches the batch: further items stored with the same media come as more_conversations.
+    assert items == index[index["modality"] == modality].groupby("stored_key")["key"].count().to_dict()
+
+
+def test_command_writes_only_the_modalities_asked_for(tmp_path):
+    from tests.interop.conftest import build_sample_corpus
+
+    corpus = build_sample_corpus(tmp_path, ["coco_captions", "audiocaps"])
+    result = CliRunner().invoke(app, ["energon", str(corpus), "--modality", "audio"])
+    assert result.exit_code == 0, result.output
+    assert (corpus / "audio" / ".nv-meta" / "dataset.yaml").is_file()
+    assert not (corpus / "image" / ".nv-meta").exists()
+    missing = CliRunner().invoke(app, ["energon", str(corpus), "--modality", "point"])
+    assert missing.exit_code == 2 and "has no point shards" in missing.output
 
 
 def test_loader_refuses_members_energon_already_decoded():
