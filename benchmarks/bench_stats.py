@@ -65,6 +65,7 @@ def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
         "shard": pa.array((modality + "/" + source + "/" + source + np.char.mod("-%06d.tar", idx // 1000).astype(object)),
                           pa.string()),
         "partition": pa.array(idx // 10_000, pa.int32()), "tar_offset": pa.array((idx % 1000) * 40_960, pa.int64()),
+        "stored_key": pa.array(keys, pa.string()), "conversation": pa.array(np.zeros(n, np.int16), pa.int16()),
         "members": members, "member_bytes": member_bytes, "bytes": pa.array(json_bytes + media_bytes, pa.int64()),
         "turns": pa.array(turns, pa.int16()), "text_chars": pa.array(text_tokens * 4, pa.int32()),
         "answer_chars": pa.array(answer_tokens * 4, pa.int32()), "text_tokens": pa.array(text_tokens, pa.int32()),

@@ -1,7 +1,7 @@
 """Shard bytes with each image stored once per source (all its conversations in one record) against one copy
 per item (the previous layout), same converter, same inputs, in the same run.
 
-    .venv/bin/python benchmarks/bench_storage.py
+    .venv/bin/python benchmarks/bench_storage.py [--no-real]
 
 Inputs: the real COCO subset in ../shared/realdata/coco when present, and the bundled coco_captions and
 llava_mix665k samples.
@@ -9,6 +9,7 @@ llava_mix665k samples.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tarfile
 import tempfile
@@ -50,10 +51,13 @@ def measure(name: str, source: str, raw: Path, work: Path, **options) -> tuple[s
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-real", action="store_true", help="only the bundled samples, not the real COCO subset")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rows = []
-        if REAL_COCO.exists():
+        if REAL_COCO.exists() and not args.no_real:
             rows.append(measure("COCO real subset", "coco_captions", REAL_COCO, work))
         raws = generate_sample_raw(work / "raw", ["coco_captions", "llava_mix665k"])
         rows.append(measure("coco_captions sample", "coco_captions", raws["coco_captions"], work))
