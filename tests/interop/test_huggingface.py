@@ -135,3 +135,29 @@ def test_meta_keys_typed_differently_across_sources_load_as_text(tmp_path, hf_of
     ds = _load(shard_files(corpus), hf_offline, features)
     values = sorted((m["rating"], m["tags"], m["votes"]) for m in (row["json"]["meta"] for row in ds))
     assert values == [("4.5", "['c']", 1), ("5", "['a', 'b']", 3), ("five", "a", 7)]
+
+
+def test_audio_is_bytes_video_a_bytes_path_dict_and_npy_nested_lists(sample_corpus, hf_offline):
+    """The declared features that work without torchcodec, and what a row holds for each."""
+    from datasets import Audio, Value, Video
+
+    index = _index(sample_corpus)
+    features = hf_features(sample_corpus)
+    audio_exts = {m for ms in index[index["modality"] == "audio"]["members"] for m in ms} - {"json"}
+    assert audio_exts and all(features[ext] == Value("binary") for ext in audio_exts)
+    assert features["mp4"] == Video(decode=False)
+    decoding = hf_features(sample_corpus, decode_media=True)
+    assert all(decoding[ext] == Audio() for ext in audio_exts) and decoding["mp4"] == Video(decode=True)
+
+    first = index[index["conversation"] == 0]  # the item whose key names the tar sample
+    video = first[first["modality"] == "video"].iloc[0]
+    ds = _load(shard_files(sample_corpus, "video"), hf_offline, hf_features(sample_corpus, "video"))
+    row = next(r for r in ds if r["__key__"] == video["key"])
+    assert set(row["mp4"]) == {"bytes", "path"}
+    assert row["mp4"]["bytes"] == _member(sample_corpus, index, video["key"], "mp4")
+    point = first[first["modality"] == "point"].iloc[0]
+    ds = _load(shard_files(sample_corpus, "point"), hf_offline, hf_features(sample_corpus, "point"))
+    npy = next(r for r in ds if r["__key__"] == point["key"])["npy"]
+    assert isinstance(npy, list) and isinstance(npy[0], list) and isinstance(npy[0][0], float)
+    stored = np.load(io.BytesIO(_member(sample_corpus, index, point["key"], "npy")))
+    np.testing.assert_array_equal(np.asarray(npy, np.float32), stored)
