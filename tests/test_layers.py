@@ -163,6 +163,40 @@ def test_the_model_uses_only_loader_codecs_and_recipes():
     assert {m: t for m, t in offenders.items() if t} == {}
 
 
+# The README's layers ("Layout of the code"), lowest first: a package may import its own layer and those below.
+LAYERS = (
+    ("onellm_data.schema", "onellm_data.errors", "onellm_data.prompts", "onellm_data.typed_config",
+     "onellm_data.bundled", "onellm_data.progress", "onellm_data.index_tokens", "onellm_data.codecs",
+     "onellm_data.shards"),
+    ("onellm_data.manifests", "onellm_data.download", "onellm_data.converters", "onellm_data.pipeline",
+     "onellm_data.index", "onellm_data.verify", "onellm_data.quality", "onellm_data.interop",
+     "onellm_data.samples"),
+    ("onellm_data.recipes", "onellm_data.loader", "onellm_data.stats", "onellm_data.verify_decode"),
+    ("model",),
+    ("onellm_data.commands", "onellm_data.cli", "onellm_data"),
+)
+
+
+def layer_violations(edges: dict[str, set[str]]) -> list[str]:
+    modules = set(edges)
+    layer = {package: i for i, packages in enumerate(LAYERS) for package in packages}
+    unplaced = sorted({package_of(m, modules) for m in modules} - set(layer))
+    assert unplaced == [], f"packages not placed in LAYERS (add them where the README puts them): {unplaced}"
+    return sorted(f"{m} (layer {layer[package_of(m, modules)] + 1}) -> {t} (layer {layer[package_of(t, modules)] + 1})"
+                  for m, targets in edges.items() for t in targets
+                  if layer[package_of(t, modules)] > layer[package_of(m, modules)])
+
+
+def test_every_import_goes_down_the_layers():
+    assert layer_violations(graph()) == []
+
+
+def test_an_upward_import_is_found():
+    """The check itself: a codec importing the loader goes up two layers."""
+    edges = {"onellm_data.codecs.video": {"onellm_data.loader.dataset"}, "onellm_data.loader.dataset": set()}
+    assert layer_violations(edges) == ["onellm_data.codecs.video (layer 1) -> onellm_data.loader.dataset (layer 3)"]
+
+
 def test_a_cycle_is_found():
     """The detector itself: a function-local back-import makes a two-module cycle."""
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
