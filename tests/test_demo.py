@@ -51,6 +51,7 @@ def test_demo_runs_every_step_it_promises(demo_out):
     assert "media samples decode to their exact shapes" in output  # the `verify --decode` step
     assert "dedup: " in output and "duplicate groups" in output
     assert "training samples flagged; eval items found in training:" in output  # the contamination summary
+    assert re.search(r"\d+ samples, \d+ shards, 23 sources, \d+ rejects", output)  # the statistics printed
     for name in ("stats.json", "stats.md", "report.html"):
         assert (out / "stats" / name).is_file()
     assert [step for step in range(1, 301) if f"step {step}/300 " in output] == list(range(25, 301, 25))
