@@ -96,3 +96,68 @@ def test_hashes_recomputed_when_the_shards_change(tmp_path):
     run_conversion(JsonlConverter(tmp_path / "raw" / "alpha", source="delta"), corpus, ShardSettings(max_count=4))
     table = compute_hashes(corpus)
     assert table.num_rows == 18 and "delta-p0" in table.column("key").to_pylist()
+
+
+def test_hashes_recomputed_when_a_shard_is_rewritten_under_its_name(tmp_path):
+    """A source rebuilt with one photo changed keeps its shard names; the changed sha256 alone refreshes the cache."""
+    from onellm_data.converters.jsonl import JsonlConverter
+    from onellm_data.index import read_table
+    from onellm_data.pipeline import ShardSettings, run_conversion
+    from onellm_data.pipeline.runner import remove_source
+    from tests.quality.corpus import photo
+
+    corpus = build_planted_corpus(tmp_path)
+    before = compute_hashes(corpus)
+    shards = read_table(corpus, "shards", ["shard", "sha256"]).to_pylist()
+    (tmp_path / "raw" / "alpha" / "p1.jpg").write_bytes(jpeg(photo(7)))
+    remove_source(corpus, "alpha")
+    run_conversion(JsonlConverter(tmp_path / "raw" / "alpha", source="alpha"), corpus, ShardSettings(max_count=4))
+    rebuilt = read_table(corpus, "shards", ["shard", "sha256"]).to_pylist()
+    assert [s["shard"] for s in rebuilt] == [s["shard"] for s in shards] and rebuilt != shards
+    exact = {k: e for k, e in zip(*(compute_hashes(corpus).column(c).to_pylist() for c in ("key", "exact")))}
+    old = {k: e for k, e in zip(*(before.column(c).to_pylist() for c in ("key", "exact")))}
+    assert exact["alpha-p1"] != old["alpha-p1"] and exact["alpha-p0"] == old["alpha-p0"]
+
+
+def test_groups_stay_inside_one_modality_and_every_exclusion_has_its_reason(corpus):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from onellm_data.quality.dedup import find_duplicates
+
+    table = compute_hashes(corpus)
+    # The same digest and near hash under another modality (a video whose middle frame is photo 0) is no copy.
+    twin = table.filter(pc.equal(table.column("key"), "alpha-p0"))
+    for name, value in (("key", "delta-v0"), ("source", "delta"), ("modality", "video")):
+        twin = twin.set_column(twin.schema.get_field_index(name), name, pa.array([value]))
+    result = find_duplicates(pa.concat_tables([table, twin]))
+    assert "alpha-p0" in set(result.members["key"]) and "delta-v0" not in set(result.members["key"])
+    members = pq.read_table(dedup_corpus(corpus)[1][0]).to_pandas().set_index("key")
+    assert members.loc["beta-copy", "reason"] == "caption of media another source captions"
+    assert members.loc["gamma-q1again", "reason"] == "repeated sample (same media and conversation)"
+    assert (members.loc[~members["excluded"], "reason"] == "").all()
+    assert (members.loc[members["excluded"], "reason"] != "").all()
+
+
+@pytest.mark.parametrize("command, target", [("dedup", "dedup_corpus"), ("contamination", "check_contamination")])
+def test_max_distance_defaults_to_three_bits(monkeypatch, tmp_path, command, target):
+    import inspect
+
+    import onellm_data.quality as quality
+    from typer.testing import CliRunner
+
+    from onellm_data.cli import app
+    from onellm_data.quality.groups import DEFAULT_MAX_DISTANCE
+
+    seen = []
+
+    signature = inspect.signature(getattr(quality, target))
+
+    def stop(*args, **kwargs):
+        seen.append(signature.bind(*args, **kwargs).arguments["max_distance"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(quality, target, stop)
+    args = [command, str(tmp_path)] + (["--eval", f"coco={tmp_path / 'a.json'}"] if command == "contamination" else [])
+    CliRunner().invoke(app, args)
+    assert seen == [3] == [DEFAULT_MAX_DISTANCE]

@@ -1,5 +1,6 @@
 """Fingerprints on real media: a re-encoded, rescaled or resampled copy stays within the near distance, a
-different item does not, and the exact digest ignores the container."""
+different item does not, and the exact digest ignores the container. Depth/normal pairs are near by their RGB
+photo; IMU and fMRI arrays have an exact digest only."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from onellm_data.quality.fingerprint import (audio_fingerprint, image_fingerprint, point_fingerprint,
-                                             video_fingerprint)
+from onellm_data.quality.fingerprint import (audio_fingerprint, fingerprint_members, image_fingerprint,
+                                             point_fingerprint, video_fingerprint)
 from onellm_data.quality.groups import DEFAULT_MAX_DISTANCE, hamming
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
@@ -75,3 +76,40 @@ def test_point_cloud_order_invariant_exact_and_jittered_near():
     jitter = a + np.random.default_rng(0).normal(0, 1e-3, a.shape).astype(np.float32)
     assert hamming(fa.near, point_fingerprint(jitter).near) <= DEFAULT_MAX_DISTANCE
     assert hamming(fa.near, point_fingerprint(np.load(clouds[1]).astype(np.float32)).near) > DEFAULT_MAX_DISTANCE
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("modality", ["depth", "normal"])
+def test_map_pairs_are_near_by_their_rgb_image_and_exact_by_both(modality):
+    """Depth/normal pairs: the near hash is the RGB photo's pHash (the same photo under an image source is found),
+    the exact digest covers the map too."""
+    from tests.quality.corpus import jpeg, photo
+
+    rgb = jpeg(photo(0))
+    rng = np.random.default_rng(0)
+    one, other = (_png(rng.integers(0, 255, (72, 96), dtype=np.uint8)) for _ in range(2))
+    pair = fingerprint_members(modality, {"jpg": rgb, f"{modality}.png": one})
+    assert pair.near == image_fingerprint(Image.open(io.BytesIO(rgb))).near
+    assert pair.exact == fingerprint_members(modality, {"jpg": rgb, f"{modality}.png": one}).exact
+    assert pair.exact != fingerprint_members(modality, {"jpg": rgb, f"{modality}.png": other}).exact
+
+
+@pytest.mark.parametrize("modality, shape, dtype", [("imu", (6, 400), np.float32), ("fmri", (1, 15724), np.float16)])
+def test_sensor_arrays_have_no_near_hash_and_an_exact_digest(modality, shape, dtype):
+    arr = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    fp = fingerprint_members(modality, {"npy": _npy(arr)})
+    assert fp.near is None and fp.exact == fingerprint_members(modality, {"npy": _npy(arr.copy())}).exact
+    changed = arr.copy()
+    changed[0, 0] += 1
+    assert fingerprint_members(modality, {"npy": _npy(changed)}).exact != fp.exact
