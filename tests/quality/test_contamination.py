@@ -228,3 +228,22 @@ def test_a_paper_eval_set_needs_the_evaluation_reader(tmp_path):
     """The data layer reads no eval set of the paper by itself: without the evaluation code's reader it says so."""
     with pytest.raises(SettingError, match="read_eval_set"):
         read_eval_side("coco", tmp_path / "captions.json", tmp_path)
+
+
+def test_the_eval_sets_it_reads_are_evals_plus_two_held_out_splits(tmp_path):
+    """contamination --eval takes every set `eval --dataset` reads (through that reader) plus the audiocaps and
+    msrvtt held-out splits; another name is refused."""
+    from model.eval_sets import EVAL_SETS
+    from onellm_data.quality.extra_sets import EXTRA_SETS
+
+    assert set(EVAL_SETS) == {"coco", "nocaps", "flickr30k", "msvd_qa", "clotho", "clotho_aqa", "pointllm",
+                              "ego4d_imu", "nsd"}
+    assert set(EXTRA_SETS) == {"audiocaps", "msrvtt"}
+    asked = []
+
+    def reader(name, annotations, media_root):
+        asked.append(name)
+        return read_eval_set(name, annotations, media_root)
+
+    side = read_eval_side("clotho", _clotho_eval(tmp_path / "clotho"), tmp_path / "clotho", read_eval_set=reader)
+    assert asked == ["clotho"] and sorted(r.item for r in side.refs) == ["tone copy.flac", "unique chirp.wav"]

@@ -1,17 +1,20 @@
 """A recipe's ``data.exclude`` lists (dedup / contamination outputs) keep those samples out of the loader's lanes
-and out of the mix preview."""
+and out of the mix preview, which reports what they remove per source."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from onellm_data.cli import app
 from onellm_data.errors import CorpusError
 from onellm_data.index import read_table
 from onellm_data.loader.dataset import MixedDataset
 from onellm_data.loader.realised_mix import realised_mix
 from onellm_data.quality import dedup_corpus
+from onellm_data.quality.exclude import kept_out_report
 from onellm_data.recipes import load_recipe
 from tests.quality.corpus import TOKENIZER, build_planted_corpus, quality_recipe
 
@@ -43,6 +46,15 @@ def test_loader_and_mix_skip_excluded_keys(corpus, tmp_path):
     # 5 image and 2 audio samples left of 9 and 3: epochs follow the smaller lanes.
     by_mod = mix.groupby("modality")["requested_share"].sum()
     assert by_mod["image"] == pytest.approx(5 / 7) and by_mod["audio"] == pytest.approx(2 / 7)
+
+    # What the lists remove, per source: the mix preview prints it.
+    report = {r["source"]: (r["samples"], r["of"]) for r in kept_out_report(recipe, read_table(corpus, "samples"))
+              if r["filter"] == "exclude lists"}
+    assert report == {"alpha": (1, 4), "beta": (3, 4), "gamma": (1, 6)}
+    result = CliRunner().invoke(app, ["mix", str(recipe.path), "--batches", "20"])
+    assert result.exit_code == 0, result.output
+    assert "kept out of training" in result.output and "exclude lists" in result.output
+    assert "3 of 4" in result.output
 
 
 def test_missing_exclude_list_is_an_error(corpus, tmp_path):

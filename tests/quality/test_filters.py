@@ -93,3 +93,45 @@ def test_answer_token_bound_reported_by_mix_and_stats(tmp_path):
     assert kept["(all)"]["samples"] == len(over)
     assert f"| jsonl | all.max_answer_tokens {bound} | {len(over)} |" in render_markdown(stats)
     assert isinstance(pd.DataFrame(stats["mix"]["rows"]), pd.DataFrame)
+
+
+def _readme_filters() -> dict:
+    """The ``data:`` example of the README's data-quality section."""
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block, = re.findall(r"```yaml\n(data:\n  exclude:.*?)```", readme, re.S)
+    return yaml.safe_load(block)["data"]["filters"]
+
+
+def test_readme_example_bounds_and_unrecorded_columns_pass():
+    """Each bound of the README example removes what it names; a sample whose column is not recorded (null)
+    passes every bound that reads it."""
+    import pyarrow as pa
+
+    from onellm_data.quality.filters import apply_filters, parse_filters
+
+    bounds = parse_filters(_readme_filters())
+    assert {b.label for b in bounds} == {"image.min_side 224", "image.max_aspect 3", "audio.min_duration 0.5",
+                                         "audio.max_duration 30", "point.min_points 1024",
+                                         "all.max_answer_tokens 1024"}
+    rows = [  # key, modality, width, height, duration, num_points, answer_tokens
+        ("small", "image", 200, 300, None, None, 10), ("wide", "image", 1000, 300, None, None, 10),
+        ("photo", "image", 640, 480, None, None, 10), ("unmeasured", "image", None, None, None, None, None),
+        ("blip", "audio", None, None, 0.2, None, 5), ("long", "audio", None, None, 31.0, None, 5),
+        ("clip", "audio", None, None, 10.0, None, 5), ("sparse", "point", None, None, None, 512, 5),
+        ("cloud", "point", None, None, None, 8192, 5), ("essay", "text", None, None, None, None, 2000),
+        ("short_clip_video", "video", 64, 64, 0.1, None, 5),  # image and audio bounds do not reach video
+    ]
+    names = ["key", "modality", "width", "height", "duration", "num_points", "answer_tokens"]
+    types = [pa.string(), pa.string(), pa.int64(), pa.int64(), pa.float64(), pa.int64(), pa.int64()]
+    table = pa.table({n: pa.array([r[i] for r in rows], t) for i, (n, t) in enumerate(zip(names, types))})
+    result = apply_filters(table, bounds)
+    kept = {r[0] for r, keep in zip(rows, result.keep) if keep}
+    assert kept == {"photo", "unmeasured", "clip", "cloud", "short_clip_video"}
+    removed = {label: {r[0] for r, hit in zip(rows, mask) if hit} for label, mask in result.removed.items()}
+    assert removed["image.min_side 224"] == {"small"} and removed["image.max_aspect 3"] == {"wide"}
+    assert removed["audio.min_duration 0.5"] == {"blip"} and removed["audio.max_duration 30"] == {"long"}
+    assert removed["point.min_points 1024"] == {"sparse"} and removed["all.max_answer_tokens 1024"] == {"essay"}
