@@ -49,6 +49,8 @@ def wrap_model(model: nn.Module, info: DistInfo, parallel: str, device: torch.de
         # One modality per batch leaves the other modalities' tokenizers and routers unused in a step.
         return nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
     if parallel == "fsdp":
+        if device.type != "cuda":  # torch's FSDP has no CPU path: say so instead of failing deep inside it
+            raise ValueError("--parallel fsdp needs one GPU per process; on CPU use --parallel ddp")
         from torch.distributed.fsdp import FullyShardedDataParallel, MixedPrecision
 
         frozen = [m for m in model.modules() if all(not p.requires_grad for p in m.parameters(recurse=False))
