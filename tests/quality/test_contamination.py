@@ -247,3 +247,27 @@ def test_the_eval_sets_it_reads_are_evals_plus_two_held_out_splits(tmp_path):
 
     side = read_eval_side("clotho", _clotho_eval(tmp_path / "clotho"), tmp_path / "clotho", read_eval_set=reader)
     assert asked == ["clotho"] and sorted(r.item for r in side.refs) == ["tone copy.flac", "unique chirp.wav"]
+
+
+def test_imu_windows_are_matched_by_recording_id(tmp_path):
+    """IMU has no near hash: an Ego4D eval window is found in training by its recording's id (and window)."""
+    from onellm_data.commands.corpus import convert_sources
+    from onellm_data.pipeline import ShardSettings
+    from onellm_data.samples import generate_sample_raw
+
+    raws = generate_sample_raw(tmp_path / "raw", ["ego4d_imu"])
+    corpus = tmp_path / "corpus"
+    convert_sources(sorted(raws.items()), corpus, ShardSettings(max_count=8, partition_size=8), 1)
+    uid = "1a2b3c4d-0000-4000-8000-000000000001"  # the sample recording
+    images = [{"id": 1, "video_uid": uid, "window_start": 4.0, "window_end": 6.0},
+              {"id": 2, "video_uid": "ffffffff-0000-4000-8000-000000000009", "window_start": 4.0, "window_end": 6.0}]
+    ann = tmp_path / "imu_2000_cococap.json"
+    ann.write_text(json.dumps({"images": images, "annotations": [
+        {"id": k, "image_id": k, "caption": f"C opens cupboard number {k} slowly."} for k in (1, 2)]}))
+    summary, paths = check_contamination(corpus, [("ego4d_imu", ann, tmp_path)], read_eval_set=read_eval_set)
+    import pandas as pd
+
+    matches = pd.read_parquet(paths["contamination_matches.parquet"])
+    assert set(matches["eval_item"]) == {"1"} and set(matches["method"]) == {"id"}
+    assert f"ego4d_imu-{uid}_1" in set(matches["key"])  # the training window 4-6 s of that recording
+    assert summary["eval_sets"][0]["items_found"] == 1
