@@ -106,3 +106,27 @@ def test_verify_reports_its_total_and_every_sample(small_raw: Path, tmp_path: Pa
     with progress:
         report = verify(tmp_path / "c", progress=progress)
     assert report.ok and progress.total == 5 and progress.counts == Counts(5, 5, 0)
+
+
+@pytest.mark.slow  # three CLI processes: ~12 s
+def test_cli_verify_rebuild_decode_and_build_write_plain_lines(small_raw: Path, tmp_path: Path) -> None:
+    """Off a terminal every job of `verify --rebuild-index --decode` and of `build` logs its exact final counts."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "onellm_data.cli", *args], env=env, capture_output=True,
+                                text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "\x1b[" not in result.stderr
+        return result.stderr
+
+    run_conversion(JsonlConverter(small_raw, source="demo"), tmp_path / "c", SETTINGS)
+    log = cli("verify", str(tmp_path / "c"), "--rebuild-index", "--decode", "-j", "1").splitlines()
+    last = {label: [line for line in log if line.startswith(f"{label}: ")][-1] for label in ("rebuild", "verify",
+                                                                                            "decode")}
+    assert last["rebuild"].startswith("rebuild: 2 partitions, 5 samples, 0 problems, ")
+    assert last["verify"].startswith("verify: 5/5 samples, 5 checked, 0 problems, ")
+    assert last["decode"].startswith("decode: 5/5 samples, 5 decoded, 0 failures, ")
+    log = cli("build", "--sources", "image_folder", "--sample", "--raw-root", "raw", "--out", "c2", "-j", "1")
+    lines = [line for line in log.splitlines() if line.startswith("convert image_folder: ")]
+    assert lines and lines[-1].startswith("convert image_folder: 6/6 records, 3 samples, 3 rejects, ")
