@@ -128,3 +128,14 @@ def test_sources_table_lists_every_manifest_by_stage_and_modality() -> None:
         assert column == stage, f"{name}: in the {column} column, manifest stages {m.stages}"
         expected = "all" if len(m.modalities) > 2 else m.modalities[0]
         assert expected in modality.replace("IMU", "imu").replace("fMRI", "fmri").split(" / "), name
+
+
+def test_numbers_shown_as_optional_values_are_the_defaults() -> None:
+    """``dedup CORPUS [--max-distance 3]``: an optional option shown with a number is shown with its default."""
+    checked = 0
+    for path, row in command_rows().items():
+        for option, value in re.findall(r"\[(--[a-z-]+) (\d+(?:\.\d+)?)\]", row):
+            param = next(p for p in dict(_leaf_commands())[path].params if option in p.opts)
+            assert float(param.default) == float(value), f"{path} {option}: default {param.default}, README {value}"
+            checked += 1
+    assert checked
