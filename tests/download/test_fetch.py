@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def test_unverified_download_is_reported_and_not_complete(server: FaultServer, t
     assert not state.exists() or "ann.json" not in json.loads(state.read_text())["files"]
 
 
-def _plain_run(server: FaultServer, tmp_path: Path) -> list[str]:
+def _plain_run(server: FaultServer, tmp_path: Path, terminal: bool = False) -> list[str]:
     from rich.console import Console
 
     body = bytes(range(256)) * (3 * 4096 + 100)  # a little over 3 MiB: several progress calls
@@ -152,7 +153,7 @@ def _plain_run(server: FaultServer, tmp_path: Path) -> list[str]:
     out = io.StringIO()
     download_sources([parse_manifest(data, Path("demo.yaml"))], FetchOptions(root=tmp_path, jobs=1, backoff=0.0,
                                                                               retries=0),
-                     Console(file=out, force_terminal=False, width=200))
+                     Console(file=out, force_terminal=terminal, width=200))
     return out.getvalue().splitlines()
 
 
@@ -165,6 +166,7 @@ def test_off_a_terminal_progress_is_plain_lines(server: FaultServer, tmp_path: P
     lines = _plain_run(server, tmp_path)
     progress = [line for line in lines if line.startswith("demo/big.bin: ")]
     assert len(progress) >= 3 and "of 3.2 MB" in progress[0] and "(100%)" in progress[-1]
+    assert all(re.search(r", [\d.,]+ (B|kB|MB|GB)/s$", line) for line in progress)  # and the rate
     assert any(line.startswith("✓ demo/big.bin: 3.2 MB of 3.2 MB (100%)") for line in lines)
     assert any(line.startswith("✗ demo/gone.json") for line in lines)
     assert not any("[green]" in line or "[red]" in line for line in lines)
@@ -173,3 +175,10 @@ def test_off_a_terminal_progress_is_plain_lines(server: FaultServer, tmp_path: P
 def test_plain_progress_lines_are_rate_limited(server: FaultServer, tmp_path: Path) -> None:
     lines = _plain_run(server, tmp_path)  # default interval: a fast file gives its first line and its outcome
     assert sum(line.startswith("demo/big.bin: ") for line in lines) == 1
+
+
+def test_on_a_terminal_each_file_has_a_byte_bar_with_rate_and_time_left(server: FaultServer, tmp_path: Path) -> None:
+    """rich's live bars: bytes done of total, rate and time left, per file."""
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", "\n".join(_plain_run(server, tmp_path, terminal=True)))
+    assert re.search(r"^✓ demo/big\.bin +━+ 3\.2/3\.2 MB [\d.]+ (bytes|kB|MB|GB)/s \d+:\d\d:\d\d$", screen, re.M), screen
+    assert re.search(r"^✗ demo/gone\.json ", screen, re.M)
