@@ -78,7 +78,9 @@ def test_one_cpu_per_task_retried_and_a_bounded_number_in_flight(fake_ray):
 
 
 def test_a_cluster_address_is_joined_not_started(fake_ray):
+    """``convert --executor ray --address auto``: the CLI's executor joins the running cluster."""
+    from onellm_data.pipeline.executors import make_executor
     from onellm_data.pipeline.ray_executor import RayExecutor
 
-    RayExecutor(address="auto", workers=8)
+    assert isinstance(make_executor("ray", 8, "auto"), RayExecutor)
     assert fake_ray.init_kwargs["address"] == "auto" and "num_cpus" not in fake_ray.init_kwargs
