@@ -164,3 +164,14 @@ def test_tiny_model_overfits_each_modality(demo_out, tmp_path, modality):
     summary = run(path, RunOptions(out_dir=tmp_path / "o", workers=0, log_every=10), log=lambda _: None)
     assert summary["first_loss_mean"] > 5.0
     assert summary["last_loss_mean"] < 1.0, summary
+
+
+def test_demo_held_in_sources_are_trained_on_and_held_out_ones_never():
+    from onellm_data.commands.demo import DEMO_RECIPE, EVAL_SOURCES
+
+    mix = load_recipe(DEMO_RECIPE).data.mix
+    assert all(entry.source for entry in mix), "a modality-wide entry would sweep held-out sources in"
+    trained = {entry.source for entry in mix}
+    assert {s for _, split, s in EVAL_SOURCES if split == "held_in"} == {"coco_captions", "audiocaps"} <= trained
+    assert {s for _, split, s in EVAL_SOURCES if split == "held_out"} == {"cc3m", "wavcaps"}
+    assert trained.isdisjoint({"cc3m", "wavcaps"})
