@@ -76,3 +76,13 @@ def test_loader_refuses_members_energon_already_decoded():
 
     with pytest.raises(TypeError, match="auto_decode=False or task_encoder=OnellmTaskEncoder"):
         sample_loader({"__key__": "k", "json": {"modality": "depth"}, "depth.png": torch.zeros(3, 4, 4)})
+
+
+def test_readme_snippet_gives_batches_of_eight_depth_pairs(energon_corpus):
+    """The README's call, as written (default worker config, shuffling, infinite train dataset)."""
+    ds = get_train_dataset(str(energon_corpus / "depth"), batch_size=8, shuffle_buffer_size=100,
+                           max_samples_per_sequence=100, worker_config=WorkerConfig.default_worker_config(),
+                           task_encoder=OnellmTaskEncoder())
+    batch = next(iter(get_loader(ds)))
+    assert tuple(batch.media.shape) == (8, 2, 3, 224, 224)
+    assert len(batch.conversations) == len(batch.more_conversations) == 8
