@@ -107,6 +107,9 @@ def test_every_option_and_argument_has_help() -> None:
                for p in cmd.params if not (getattr(p, "help", None) or "").strip()]
     assert missing == []
     assert [path for path, cmd in _leaf_commands() if not (cmd.help or "").strip()] == []
+    from model.train import build_parser  # `train` hands its arguments to this parser
+
+    assert [a.dest for a in build_parser()._actions if not (a.help or "").strip()] == []
 
 
 def test_sources_table_lists_every_manifest_by_stage_and_modality() -> None:
