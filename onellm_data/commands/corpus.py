@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
         partition_size: Annotated[int, typer.Option(help="Records per partition (the unit of resume).")] = 10_000,
         tokenizer: Annotated[Optional[Path], typer.Option(help="SentencePiece model to count tokens into the index.")] = None,
         retry_rejects: Annotated[bool, typer.Option(help="Redo partitions that recorded rejects.")] = False,
-        overwrite: Annotated[bool, typer.Option(help="Replace this source's output made with other settings.")] = False,
+        overwrite: Annotated[bool, typer.Option(help="Replace this source's earlier output (made with these or "
+                                                "other settings): convert every partition again.")] = False,
         option: Annotated[list[str], typer.Option("--option", "-o", help="Converter option key=value (repeatable); "
                                                   "`onellm-data sources SOURCE` lists a converter's options.")] = [],
         name: Annotated[Optional[str], typer.Option(help="Output source name (generic converters such as jsonl).")] = None,

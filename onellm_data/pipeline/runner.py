@@ -58,13 +58,16 @@ def _settings_fingerprint(converter: Converter, settings: ShardSettings) -> dict
     return fp
 
 
-def _check_settings(corpus: Path, converter: Converter, settings: ShardSettings, overwrite: bool) -> None:
-    """Refuse to mix partitions made with different settings into one source's output."""
+def _check_settings(corpus: Path, converter: Converter, settings: ShardSettings, overwrite: bool,
+                    shard_of: tuple[int, int] | None) -> None:
+    """Refuse to mix partitions made with different settings into one source's output. ``overwrite`` replaces the
+    source's earlier output whatever its settings (under ``--partition i/n`` with unchanged settings, each run
+    redoes its own share instead: deleting the whole source would destroy the other runs' work)."""
     path = parts_dir(corpus, converter.source) / "_settings.json"
     wanted = _settings_fingerprint(converter, settings)
     if path.exists():
         found = json.loads(path.read_text())
-        if found == wanted:
+        if found == wanted and not (overwrite and shard_of is None):
             return
         # A run that failed before committing anything (a wrong annotation file, a bad option) holds nothing
         # to protect: the corrected rerun just takes its place.
@@ -179,7 +182,7 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
                 shard_of: tuple[int, int] | None, retry_rejects: bool, overwrite: bool, merge_index: bool,
                 dedup: bool, progress: Progress | None) -> ConversionSummary:
     remove_stale_tmp(corpus)
-    _check_settings(corpus, converter, settings, overwrite)
+    _check_settings(corpus, converter, settings, overwrite, shard_of)
     summary = ConversionSummary(converter.source)
 
     def tasks() -> Iterator[PartitionTask]:
@@ -192,7 +195,7 @@ def _run_locked(converter: Converter, corpus: Path, settings: ShardSettings, exe
             if progress is not None:
                 progress.set_total(summary.covered, final=False)  # read so far: the stream's length is unknown
             marker = read_marker(corpus, converter.source, partition)
-            if marker is not None and not (retry_rejects and marker["rejects"]):
+            if marker is not None and not overwrite and not (retry_rejects and marker["rejects"]):
                 _check_committed(corpus, marker)
                 summary.partitions_skipped += 1
                 summary.samples += marker["samples"]

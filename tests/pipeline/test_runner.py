@@ -1,3 +1,5 @@
+import os
+
 import pandas as pd
 import pytest
 
@@ -138,3 +140,43 @@ def test_missing_committed_shard_is_named_on_resume_and_nothing_is_rewritten(jso
     with pytest.raises(CorpusError, match=f"committed shard {shard} is corrupt \\(missing\\)"):
         convert(raw, tmp_path / "a")
     assert not shard.exists() and {p: p.read_bytes() for p in (tmp_path / "a").rglob("*.tar")} == others
+
+
+def _shard_hashes(corpus) -> dict[str, str]:
+    shards = pd.read_parquet(corpus / "index/shards.parquet")
+    return dict(zip(shards["shard"], shards["sha256"]))
+
+
+def test_overwrite_converts_again_with_unchanged_settings(jsonl_raw, tmp_path):
+    """A plain rerun resumes (committed partitions are trusted); ``overwrite`` redoes them, so a replaced media
+    file reaches the shards."""
+    from tests.conftest import make_jpeg
+
+    raw, _ = jsonl_raw
+    corpus = tmp_path / "c"
+    first = convert(raw, corpus)
+    before = _shard_hashes(corpus)
+    (raw / "media" / "img0.jpg").write_bytes(make_jpeg(99))
+    resumed = convert(raw, corpus)
+    assert resumed.partitions_done == 0 and resumed.partitions_skipped == first.partitions_done
+    assert _shard_hashes(corpus) == before
+    redone = convert(raw, corpus, overwrite=True)
+    assert redone.partitions_done == first.partitions_done and redone.partitions_skipped == 0
+    after = _shard_hashes(corpus)
+    assert set(after) == set(before) and after != before
+    assert verify(corpus).ok
+
+
+def test_overwrite_under_partition_redoes_only_this_runs_share(jsonl_raw, tmp_path):
+    raw, _ = jsonl_raw
+    corpus = tmp_path / "c"
+    convert(raw, corpus)
+    markers = sorted(corpus.glob("index/parts/demo/*.commit.json"))
+    assert len(markers) >= 3
+    for marker in markers:
+        os.utime(marker, (0, 0))  # a rewritten marker is a new file with a current time
+    redone = convert(raw, corpus, overwrite=True, shard_of=(0, 2))
+    assert redone.partitions_done >= 1 and redone.partitions_skipped == 0
+    for marker in markers:
+        partition = int(marker.name.split(".")[0])
+        assert (marker.stat().st_mtime == 0) == (partition % 2 == 1), marker.name
