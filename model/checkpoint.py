@@ -272,11 +272,12 @@ def check_config(saved: Mapping[str, Any], cfg: ModelConfig, what: str) -> None:
         raise CheckpointError(f"{what} was saved for another model configuration:\n  " + "\n  ".join(diffs))
 
 
-def save_model(model: nn.Module, path: Path | str) -> None:
+def save_model(model: nn.Module, path: Path | str, state: dict[str, Tensor] | None = None) -> None:
     """Config + full state dict (keys as the release, so the file is also a valid ``load_onellm_release`` input),
-    written atomically: a crash leaves the old file or the whole new one."""
+    written atomically: a crash leaves the old file or the whole new one. ``state``: the model's weights already
+    gathered (``model.full_state``, for a sharded model); by default its own ``state_dict``."""
     with atomic_path(Path(path)) as tmp:
-        torch.save({"config": model.cfg.to_dict(), "model": model.state_dict()}, tmp)
+        torch.save({"config": model.cfg.to_dict(), "model": model.state_dict() if state is None else state}, tmp)
 
 
 def read_model_file(path: Path | str) -> tuple[dict[str, Any], dict[str, Tensor]]:

@@ -41,7 +41,8 @@ def local_device(info: DistInfo) -> torch.device:
 
 
 def wrap_model(model: nn.Module, info: DistInfo, parallel: str, device: torch.device) -> nn.Module:
-    """DDP (every rank holds the model) or FSDP (shards trainable state); frozen parts stay unwrapped by FSDP."""
+    """DDP (every rank holds the whole model) or FSDP (every rank holds a shard of each parameter, gradient and
+    optimizer state; ``model.full_state`` gathers them for saving)."""
     if info.world_size <= 1 or parallel == "none":
         return model
     if parallel == "ddp":
@@ -49,16 +50,29 @@ def wrap_model(model: nn.Module, info: DistInfo, parallel: str, device: torch.de
         # One modality per batch leaves the other modalities' tokenizers and routers unused in a step.
         return nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
     if parallel == "fsdp":
-        if device.type != "cuda":  # torch's FSDP has no CPU path: say so instead of failing deep inside it
-            raise ValueError("--parallel fsdp needs one GPU per process; on CPU use --parallel ddp")
-        from torch.distributed.fsdp import FullyShardedDataParallel, MixedPrecision
-
-        frozen = [m for m in model.modules() if all(not p.requires_grad for p in m.parameters(recurse=False))
-                  and any(True for _ in m.parameters(recurse=False))]
-        mp = MixedPrecision(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if device.type == "cuda" else None
-        return FullyShardedDataParallel(model, device_id=device if device.type == "cuda" else None,
-                                        use_orig_params=True, ignored_states=frozen, mixed_precision=mp)
+        return _fully_shard(model, info, device)
     raise ValueError(f"unknown parallel mode {parallel!r}: use none, ddp or fsdp")
+
+
+def _fully_shard(model: nn.Module, info: DistInfo, device: torch.device) -> nn.Module:
+    """torch's FSDP2 (``fully_shard``): each transformer block (LLaMA, UPM experts, CLIP) is its own unit,
+    gathered just before it runs and freed after; the rest (tokenizers, embeddings, tags) forms the root unit.
+    Every rank runs the same modality in a step (the loader's global schedule), so a unit one batch leaves unused
+    is skipped on every rank alike. On GPUs the weights compute in bf16 and gradients reduce in fp32; it runs on
+    CPU too (gloo), with fp32 throughout."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    from model.clip_vit import ResidualAttentionBlock
+    from model.llama import TransformerBlock
+
+    mesh = init_device_mesh(device.type, (info.world_size,))
+    policy = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+              if device.type == "cuda" else MixedPrecisionPolicy())
+    for block in [m for m in model.modules() if isinstance(m, (TransformerBlock, ResidualAttentionBlock))]:
+        fully_shard(block, mesh=mesh, mp_policy=policy)
+    fully_shard(model, mesh=mesh, mp_policy=policy)
+    return model
 
 
 def all_reduce_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:

@@ -26,6 +26,7 @@ from model import checkpoint as ckpt
 from model.checkpoint import CheckpointError, save_model
 from model.config import ModelConfig, preset
 from model.distributed import DistInfo, init_distributed, local_device, wrap_model
+from model.full_state import gather_model_state, is_sharded
 from model.onellm import OneLLM
 from model.optim import OptimConfig
 from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE, MODEL_FILE, STAGE_FILE, TRAIN_LOG_FILE
@@ -186,8 +187,9 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
                "first_loss": history[0]["loss"] if history else {}, "last_loss": history[-1]["loss"] if history else {},
                "first_loss_mean": history[0]["loss_mean"] if history else float("nan"),
                "last_loss_mean": history[-1]["loss_mean"] if history else float("nan")}
+    weights = gather_model_state(model) if info.is_main or is_sharded(model) else {}  # collective under FSDP
     if info.is_main:
-        save_model(model, opts.out_dir / MODEL_FILE)
+        save_model(model, opts.out_dir / MODEL_FILE, weights)
         write_bytes_atomic(opts.out_dir / STAGE_FILE, (json.dumps(
             {"recipe": recipe.name, "steps": trainer.step, "modalities": sorted(aligned), "format": recipe.format,
              "tokenizer": str(Path(recipe.tokenizer).resolve())}, indent=1) + "\n").encode())

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from model.run_files import CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE
 from model.weight_files import CheckpointError
@@ -48,12 +47,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Only parameters that train (frozen CLIP/LLM weights come from their own checkpoints), plus buffers."""
-    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    return {k: v.detach().cpu() for k, v in model.state_dict().items() if k in trainable}
 
 
 # --- payload <-> (tensors, JSON tree) -------------------------------------------------------------------------

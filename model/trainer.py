@@ -15,12 +15,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from model.checkpoint import check_config
 from model.distributed import DistInfo, all_reduce_mean
 from model.optim import OptimConfig, build_optimizer, lr_at, set_lr
 from model.run_files import TRAIN_LOG_FILE
-from model.train_state import load_checkpoint, rng_state, save_checkpoint, set_rng_state, trainable_state_dict
+from model.full_state import (BY_POSITION, gather_model_state, gather_optimizer_state, is_sharded, load_model_state,
+                              load_optimizer_state)
+from model.train_state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from onellm_data.loader.template import IGNORE_INDEX
 
 
@@ -65,12 +68,22 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
 
     # -- checkpoints -------------------------------------------------------------------------------------------
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """Write the checkpoint (rank 0). Under FSDP every rank must call it: the shards are gathered first."""
         module = getattr(self.model, "module", self.model)
+        sharded = is_sharded(module)
+        if not sharded and not self.info.is_main:
+            return None
+        trainable = {name for name, p in module.named_parameters() if p.requires_grad}
+        weights = gather_model_state(module, trainable)  # frozen CLIP/LLM weights come from their own files
+        layout, optimizer = gather_optimizer_state(module, self.optimizer)
+        if not self.info.is_main:
+            return None
         payload = {
             "step": self.step,
-            "model": trainable_state_dict(module),
-            "optimizer": self.optimizer.state_dict(),
+            "model": weights,
+            "optimizer": optimizer,
+            "optimizer_layout": layout,
             "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
             "rng": rng_state(),
             "recipe": self.snapshot,
@@ -85,11 +98,12 @@ class Trainer:
         module = getattr(self.model, "module", self.model)
         if "model_config" in state and hasattr(module, "cfg"):
             check_config(state["model_config"], module.cfg, f"training checkpoint {path}")
-        missing = [k for k in state["model"] if k not in module.state_dict()]
+        names = set(module.state_dict())
+        missing = [k for k in state["model"] if k not in names]
         if missing:
             raise KeyError(f"checkpoint {path} holds weights this model lacks: {missing[:5]}")
-        module.load_state_dict(state["model"], strict=False)
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_model_state(module, state["model"])
+        load_optimizer_state(module, self.optimizer, state.get("optimizer_layout", BY_POSITION), state["optimizer"])
         if state.get("loader") is not None and hasattr(self.loader, "load_state_dict"):
             self.loader.load_state_dict(state["loader"])
         set_rng_state(state["rng"])
@@ -142,6 +156,8 @@ class Trainer:
                 tokens += count
             trainable = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad) if trainable else torch.tensor(0.0)
+            if isinstance(grad_norm, DTensor):  # FSDP: the norm over every rank's shards
+                grad_norm = grad_norm.full_tensor()
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
@@ -173,10 +189,9 @@ class Trainer:
             if self.validation is not None and (self.step == cfg.max_steps or (
                     cfg.validate_every and self.step % cfg.validate_every == 0)):
                 self._validate()
-            if cfg.save_every and self.step % cfg.save_every == 0 and self.step < cfg.max_steps and self.info.is_main:
-                self.save()
-        if self.info.is_main:
-            self.save()
+            if cfg.save_every and self.step % cfg.save_every == 0 and self.step < cfg.max_steps:
+                self.save()  # every rank: under FSDP saving gathers the shards
+        self.save()
         return self.history
 
     @torch.no_grad()
