@@ -200,6 +200,8 @@ def rebuild_index(corpus: Path | str, progress: Progress | None = None) -> Rebui
         on_disk.add((match["source"], int(match["partition"])))
     # [0-9]*: committed markers only, not the temporary name of one being written.
     markers = sorted(index_dir(corpus).glob(f"{PARTS_DIR}/*/[0-9]*.commit.json"))
+    if progress is not None:
+        progress.set_total(len(markers))  # known before any work: the display gives n/N and an ETA
     committed: set[tuple[str, int]] = set()
     for path in markers:
         marker = json.loads(path.read_text())
