@@ -93,13 +93,19 @@ def test_missing_system_packages_are_installed_only_as_root(sandbox):
     assert len(install) == 1 and "ffmpeg" in install[0].split() and "chromium" not in install[0].split()
 
 
+def _dry_run(target: str) -> list[str]:
+    """``make -n TARGET``'s commands, also when this suite itself runs under ``make test`` (a nested make would
+    otherwise print "Entering directory" lines and inherit the outer make's flags)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    return subprocess.run(["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True,
+                          check=True, env=env).stdout.splitlines()
+
+
 def test_make_demo_and_make_test_set_up_first_and_test_runs_the_slow_tests_too():
     if shutil.which("make") is None:
         pytest.skip("make not installed")
-    out = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "MAKEFLAGS": ""}).stdout.splitlines()
+    out = _dry_run("demo")
     assert out == ["bash scripts/setup.sh", ".venv/bin/onellm-data demo --out out/demo"]
-    out = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "MAKEFLAGS": ""}).stdout.splitlines()
+    out = _dry_run("test")
     assert out[0] == "WITH_CHROMIUM=1 bash scripts/setup.sh"
     assert "-m pytest" in out[1] and '-m "slow or not slow"' in out[1] and out[1].endswith(" tests")
