@@ -75,9 +75,11 @@ def _fully_shard(model: nn.Module, info: DistInfo, device: torch.device) -> nn.M
     return model
 
 
-def all_reduce_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
-    if info.world_size > 1:
-        value = value.clone()
-        dist.all_reduce(value)
-        value /= info.world_size
-    return value
+def all_reduce_sum(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Sum over ranks (a copy); NCCL reduces only GPU tensors, so a CPU value travels through this rank's GPU."""
+    if info.world_size <= 1:
+        return value
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else value.device
+    reduced = value.to(on, copy=True)
+    dist.all_reduce(reduced)
+    return reduced.to(value.device)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.distributed.tensor import DTensor
 
 from model.checkpoint import check_config
-from model.distributed import DistInfo, all_reduce_mean
+from model.distributed import DistInfo, all_reduce_sum
 from model.optim import OptimConfig, build_optimizer, lr_at, set_lr
 from model.run_files import TRAIN_LOG_FILE
 from model.full_state import (BY_POSITION, gather_model_state, gather_optimizer_state, is_sharded, load_model_state,
@@ -48,6 +48,17 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
                            ignore_index=IGNORE_INDEX, reduction="sum")
     return loss / max(count, 1), count
+
+
+def pooled_means(window: dict[str, list[float]], info: DistInfo) -> tuple[dict[str, float], float]:
+    """Per modality and overall, the mean of every rank's losses together: one reduction, the same on every rank
+    (each logs the same modalities). A modality only stand-in batches stood for has no loss to report."""
+    names = sorted(window)
+    sums = torch.tensor([[sum(window[m]), len(window[m])] for m in names] or [[0.0, 0.0]], dtype=torch.float64)
+    sums = all_reduce_sum(sums, info)
+    per = {m: float(sums[i, 0] / sums[i, 1]) for i, m in enumerate(names) if sums[i, 1]}
+    count = float(sums[:, 1].sum())
+    return per, float(sums[:, 0].sum() / count) if count else float("nan")
 
 
 class Trainer:
@@ -149,10 +160,12 @@ class Trainer:
                     logits = model(batch["input_ids"], batch.get("media"), batch["modality"])
                 loss, count = causal_lm_loss(logits, batch["labels"])
                 (loss / cfg.optim.accum_steps).backward()
-                window[batch["modality"]].append(float(loss.detach()))
+                losses = window[batch["modality"]]  # the modality is logged on every rank alike
+                if not batch.get("placeholder"):  # a rank's stand-in batch (no samples for it) trains nothing
+                    losses.append(float(loss.detach()))
+                    samples += batch["input_ids"].size(0)
                 if cfg.record_keys:
                     self._record_keys(batch.get("keys", []))
-                samples += batch["input_ids"].size(0)
                 tokens += count
             trainable = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad) if trainable else torch.tensor(0.0)
@@ -163,14 +176,13 @@ class Trainer:
             self.step += 1
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                 elapsed = max(time.perf_counter() - started, 1e-9)
+                per_modality, mean = pooled_means(window, self.info)
                 record = {
                     "step": self.step,
                     "lr": lr,
                     "grad_norm": float(grad_norm),
-                    "loss": {m: float(all_reduce_mean(torch.tensor(sum(v) / len(v)), self.info))
-                             for m, v in sorted(window.items())},
-                    "loss_mean": float(all_reduce_mean(torch.tensor(sum(map(sum, window.values()))
-                                                                    / sum(map(len, window.values()))), self.info)),
+                    "loss": per_modality,
+                    "loss_mean": mean,
                     "samples_per_s": samples * self.info.world_size / elapsed,
                     "tokens_per_s": tokens * self.info.world_size / elapsed,
                     "data_wait_frac": wait / elapsed,

@@ -223,6 +223,14 @@ class MixedDataset(IterableDataset):
             "sources": sources,
         }
 
+    def _placeholder(self, modality: str) -> dict[str, Any]:
+        """One row of padding with no target (zero loss, zero gradients) and zero media of the modality's shape."""
+        ids, labels = pad([], [], self.recipe.data.seq_len, self.tokenizer.pad_id)
+        return {"modality": modality, "placeholder": True,
+                "media": None if modality == "text" else torch.zeros(1, *codecs.SHAPES[modality]),
+                "input_ids": torch.tensor([ids], dtype=torch.long), "labels": torch.tensor([labels], dtype=torch.long),
+                "keys": [], "sources": []}
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
@@ -244,7 +252,12 @@ class MixedDataset(IterableDataset):
                     continue
                 batch = self._batch(gb, orders, reader, failures)
                 state = schedule.state.to_dict()
-                # A rank with no share of a small tail batch, or only bad samples: a marker keeps workers in turn.
+                if batch is None and self.world_size > 1:
+                    # No share of a small tail batch, or only bad samples: every rank must still take this step
+                    # with this modality (FSDP gathers each block's weights together; skipping would put this
+                    # rank a batch behind the others for good), so it gets a batch that trains nothing.
+                    batch = self._placeholder(self.lanes[gb.lane].modality)
+                # Alone, such a batch is skipped: a marker keeps the workers in turn.
                 yield {"_state": state, "_skip": True} if batch is None else {**batch, "_state": state}
         finally:
             reader.close()

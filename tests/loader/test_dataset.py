@@ -114,9 +114,28 @@ def test_epoch_covers_every_sample_exactly_once(tmp_path: Path, corpus: Path, to
         per_rank.append([b for b in loader])
     seen = Counter(k for batches in per_rank for b in batches for k in b["keys"])
     assert set(seen) == expected and set(seen.values()) == {1}
-    # Ranks step in lockstep: the i-th batch of every rank is the same modality.
+    # Ranks step in lockstep: as many batches each, the i-th batch of every rank the same modality. A rank with
+    # no share of a tail batch gets a stand-in that trains nothing (one padded row, no target, zero media).
+    assert len({len(batches) for batches in per_rank}) == 1
     for steps in zip(*per_rank):
         assert len({b["modality"] for b in steps}) == 1
+
+
+def test_a_rank_without_a_share_of_a_tail_batch_gets_a_stand_in(tmp_path: Path, tok: Tokenizer) -> None:
+    """5 images, 2 per rank, 2 ranks: the tail batch holds 1 sample, so rank 1 has none of it. It must still take
+    that step with the same modality (FSDP gathers each block's weights on every rank together), with a batch
+    that trains nothing: one padded row, no target, zero media. Alone (one rank) nothing is added."""
+    corpus = build_corpus(tmp_path, {"pics": (5, "image", False)})
+    recipe = _recipe(tmp_path, corpus, mix=[{"source": "pics"}], sampling="epoch", batch_size=2)
+    ranks = [list(make_loader(recipe, None, tok, rank=r, world_size=2, decoder=fake_decode)) for r in range(2)]
+    assert [len(batches) for batches in ranks] == [2, 2]
+    assert [len(b["keys"]) for b in ranks[0]] == [2, 1] and [len(b["keys"]) for b in ranks[1]] == [2, 0]
+    stand_in = ranks[1][1]
+    assert stand_in["placeholder"] and stand_in["modality"] == "image" and stand_in["sources"] == []
+    assert stand_in["input_ids"].shape == (1, 96) and (stand_in["labels"] == IGNORE_INDEX).all()
+    assert stand_in["media"].shape == (1, 3, 224, 224) and not stand_in["media"].any()
+    alone = list(make_loader(recipe, None, tok, rank=0, world_size=1, decoder=fake_decode))
+    assert [len(b["keys"]) for b in alone] == [2, 2, 1] and not any(b.get("placeholder") for b in alone)
 
 
 def test_second_epoch_reshuffles_and_covers_again(tmp_path: Path, corpus: Path, tok: Tokenizer) -> None:

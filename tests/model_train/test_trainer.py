@@ -205,3 +205,41 @@ def test_validation_every_n_steps_and_at_the_end(tmp_path, validate_every, expec
     validation = [r for r in records if "val_loss" in r]
     assert [r["step"] for r in validation] == expected
     assert all(set(r["val_loss"]) == {"text"} and r["val_loss_mean"] == r["val_loss"]["text"] for r in validation)
+
+
+class WithStandIns(CountingLoader):
+    """Every other batch, the first included, is the loader's stand-in for a rank with no share of a batch (one
+    padded row, no target, zero media)."""
+
+    def __iter__(self):
+        for i, batch in enumerate(super().__iter__()):
+            if i % 2 == 0:
+                yield {"modality": batch["modality"], "placeholder": True, "keys": [],
+                       "media": None if batch["media"] is None else torch.zeros(1, 4),
+                       "input_ids": torch.zeros(1, self.length, dtype=torch.long),
+                       "labels": torch.full((1, self.length), IGNORE_INDEX)}
+            else:
+                yield batch
+
+
+def _stand_in_run(tmp_path, steps: int) -> tuple[TinyLM, dict, list[dict]]:
+    torch.manual_seed(0)
+    model = TinyLM()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = TrainConfig(out_dir=tmp_path, max_steps=steps, log_every=1,
+                      optim=OptimConfig(lr=1e-2, warmup_steps=0, total_steps=steps, weight_decay=0.0))
+    # No weight decay: AdamW's decay shrinks weights on any step; with it off, a first step moves a weight only
+    # through its gradient.
+    return model, before, Trainer(model, WithStandIns(), cfg, log=lambda _: None).train()
+
+
+def test_a_stand_in_batch_trains_nothing_and_is_not_logged(tmp_path):
+    """A stand-in runs forward and backward (so every rank takes part in each collective) but gives a zero
+    gradient, no loss to the log and no samples to the throughput."""
+    model, before, history = _stand_in_run(tmp_path, 1)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert history[0]["loss"] == {} and history[0]["samples_per_s"] == 0 and math.isnan(history[0]["loss_mean"])
+    model, before, history = _stand_in_run(tmp_path / "more", 4)
+    assert [list(r["loss"]) for r in history] == [[], ["text"], [], ["text"]]
+    assert all(math.isfinite(r["loss"]["text"]) for r in history[1::2])
+    assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())
