@@ -187,7 +187,9 @@ def run(recipe_path: Path, opts: RunOptions, info: DistInfo | None = None,
                "first_loss": history[0]["loss"] if history else {}, "last_loss": history[-1]["loss"] if history else {},
                "first_loss_mean": history[0]["loss_mean"] if history else float("nan"),
                "last_loss_mean": history[-1]["loss_mean"] if history else float("nan")}
-    weights = gather_model_state(model) if info.is_main or is_sharded(model) else {}  # collective under FSDP
+    # Under FSDP every rank takes part in gathering the whole weights; otherwise rank 0 saves its own state_dict
+    # (torch.save copies one tensor at a time, never the whole model to host memory at once).
+    weights = gather_model_state(model) if is_sharded(model) else None
     if info.is_main:
         save_model(model, opts.out_dir / MODEL_FILE, weights)
         write_bytes_atomic(opts.out_dir / STAGE_FILE, (json.dumps(
