@@ -253,10 +253,12 @@ def read_tables(corpus: Path, wanted: dict[str, list[str] | None], dictionary: t
 
 def _read_open(fh: pa.NativeFile, columns: list[str] | None, dictionary: tuple[str, ...],
                present_only: bool) -> pa.Table:
+    if not (present_only or dictionary):
+        return pq.read_table(fh, columns=columns)
+    present = pq.read_schema(fh).names  # the footer, read only when a choice depends on it
     if present_only and columns is not None:
-        present = set(pq.read_schema(fh).names)
         columns = [c for c in columns if c in present]
-    names = columns if columns is not None else pq.read_schema(fh).names
+    names = set(present if columns is None else columns)
     return pq.read_table(fh, columns=columns, read_dictionary=[c for c in dictionary if c in names] or None)
 
 

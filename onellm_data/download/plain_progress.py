@@ -13,19 +13,10 @@ import time
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.filesize import decimal
 
 INTERVAL_S = 10.0
 _MARKUP = re.compile(r"\[/?[a-z ]+\]")  # the colour tags of the outcome descriptions
-
-
-def _size(n: float) -> str:
-    if n < 1000:
-        return f"{n:,.0f} B"
-    for unit in ("kB", "MB", "GB"):
-        n /= 1000
-        if n < 1000 or unit == "GB":
-            break
-    return f"{n:,.1f} {unit}"
 
 
 @dataclass
@@ -76,11 +67,10 @@ class PlainProgress:
                 self._write(f"{task.description}: {self._amount(task)}")
 
     def _amount(self, task: _Task) -> str:
-        done = _size(task.completed)
         share = f" ({task.completed / task.total:.0%})" if task.total else ""
-        of = f" of {_size(task.total)}{share}" if task.total else ""
+        of = f" of {decimal(task.total)}{share}" if task.total else ""
         rate = task.completed / max(time.monotonic() - task.started, 1e-9)
-        return f"{done}{of}, {_size(rate)}/s"
+        return f"{decimal(task.completed)}{of}, {decimal(int(rate))}/s"
 
     def _write(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
